@@ -1,0 +1,1 @@
+"""FPGA flows: synthesis, boards and reports."""

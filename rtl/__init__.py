@@ -1,0 +1,1 @@
+"""Amaranth RTL: the engines and units lutmix generates."""

@@ -1,0 +1,138 @@
+"""Verilog generation and the manifest that describes a generated design."""
+
+__all__ = ["gemm_top", "verilog", "manifest", "write_design", "TOP_NAMES"]
+
+import hashlib
+import json
+from pathlib import Path
+
+from amaranth.back import verilog as amaranth_verilog
+
+from lutmix import __version__
+from lutmix import words
+from lutmix.gemm_spec import gemm_spec
+
+from .axis import AxisTop
+from .lut_gemm import LutGemm
+
+TOP_NAMES = {"gemm": "lutmix_gemm"}
+
+
+def gemm_top(config):
+    """The AXI4-Stream top of the GEMM engine of a :class:`~lutmix.config.GemmConfig`."""
+    return AxisTop(LutGemm(config))
+
+
+def _top(section, unit_config):
+    if section == "gemm":
+        return gemm_top(unit_config)
+    raise ValueError(f"No RTL for section {section!r}")
+
+
+def verilog(section, unit_config, name=None):
+    """Verilog text for one unit. The same config always gives the same bytes."""
+    top = _top(section, unit_config)
+    return amaranth_verilog.convert(top, name=name or TOP_NAMES[section], emit_src=False)
+
+
+def _port_list(top):
+    ports = []
+    for pname, member in top.signature.members.items():
+        ports.append({"name": pname, "direction": "in" if member.flow.name == "In" else "out",
+                      "width": member.shape.width if hasattr(member.shape, "width")
+                      else len(getattr(top, pname))})
+    return ports
+
+
+def _gemm_manifest(cfg, top):
+    spec = gemm_spec(cfg)
+    c = spec.config
+    return {
+        "ports": _port_list(top),
+        "clock": "aclk (rising edge)",
+        "reset": "aresetn (active low, synchronous)",
+        "streams": {
+            "s_axis_w": {
+                "role": "weight tiles",
+                "tdata_bits": spec.w_tdata_bits,
+                "beats_per_tile": "groups * chunks",
+                "tlast": "last beat of a weight tile",
+                "word": words.__doc__.split("``s_axis_w``")[1].split("``s_axis_x``")[0].strip(),
+            },
+            "s_axis_x": {
+                "role": "activation tiles",
+                "tdata_bits": spec.x_tdata_bits,
+                "lane_bits": spec.activation_format.bits,
+                "lanes": c.m * c.k,
+                "beats_per_tile": "groups",
+                "tlast": "last beat of an activation tile (group groups-1)",
+                "tuser": "bit 0, release: on the tile's last beat, frees its weight tile",
+                "word": "x[r, g*k + t] in lane r*k + t",
+            },
+            "m_axis_y": {
+                "role": "results",
+                "tdata_bits": spec.y_tdata_bits,
+                "lane_bits": spec.y_lane_bits,
+                "lanes": c.n,
+                "beats_per_tile": c.m,
+                "tlast": "row m-1 of a tile",
+                "word": "y[r, j] in lane j of beat r, signed",
+            },
+        },
+        "geometry": {
+            "chunks": spec.chunks,
+            "max_groups": spec.max_groups,
+            "bank_depth": spec.bank_depth,
+            "macs_per_cycle": c.m * c.n * c.k * c.planes_per_cycle
+                              / spec.weight_format.bits,
+        },
+        "widths": {
+            "table_entry": spec.entry_bits,
+            "shifted_entry": spec.table_reg_bits,
+            "partial": spec.partial_bits,
+            "accumulator": spec.acc_bits,
+            "row_sum": spec.rowsum_bits,
+            "result": spec.y_bits,
+        },
+        "latency_cycles": spec.latency,
+        "latency": "chunks + 2 cycles from the last s_axis_x beat of a tile to m_axis_y_tvalid",
+        "throughput": "one weight word per cycle; an s_axis_x beat every chunks cycles",
+    }
+
+
+def manifest(config, texts):
+    """The manifest of a design: config, and per unit its files, ports, words and latency."""
+    units = {}
+    for section, name in TOP_NAMES.items():
+        unit_config = getattr(config, section, None)
+        if unit_config is None:
+            continue
+        text = texts[section]
+        top = _top(section, unit_config)
+        info = {"top": name, "verilog": f"{name}.v",
+                "sha256": hashlib.sha256(text.encode()).hexdigest()}
+        if section == "gemm":
+            info.update(_gemm_manifest(unit_config, top))
+        units[section] = info
+    return {"lutmix_version": __version__, "config": config.to_dict(), "units": units}
+
+
+def write_design(config, outdir):
+    """Write each unit's Verilog and ``manifest.json`` into ``outdir``; returns the paths.
+
+    Everything is generated in memory first, so a failure writes nothing.
+    """
+    texts = {section: verilog(section, getattr(config, section))
+             for section in TOP_NAMES if getattr(config, section, None) is not None}
+    man = manifest(config, texts)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for section, text in texts.items():
+        path = outdir / f"{TOP_NAMES[section]}.v"
+        path.write_text(text)
+        paths.append(path)
+    path = outdir / "manifest.json"
+    path.write_text(json.dumps(man, indent=2) + "\n")
+    paths.append(path)
+    return paths

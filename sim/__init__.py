@@ -1,0 +1,1 @@
+"""Simulation: cocotb benches, drivers and runner glue."""

