@@ -29,10 +29,15 @@ def _top(section, unit_config):
     raise ValueError(f"No RTL for section {section!r}")
 
 
+def _convert(section, unit_config, name=None):
+    top = _top(section, unit_config)
+    text = amaranth_verilog.convert(top, name=name or TOP_NAMES[section], emit_src=False)
+    return top, text
+
+
 def verilog(section, unit_config, name=None):
     """Verilog text for one unit. The same config always gives the same bytes."""
-    top = _top(section, unit_config)
-    return amaranth_verilog.convert(top, name=name or TOP_NAMES[section], emit_src=False)
+    return _convert(section, unit_config, name)[1]
 
 
 def _port_list(top):
@@ -100,15 +105,17 @@ def _gemm_manifest(cfg, top):
     }
 
 
-def manifest(config, texts):
-    """The manifest of a design: config, and per unit its files, ports, words and latency."""
+def manifest(config, converted):
+    """The manifest of a design: config, and per unit its files, ports, words and latency.
+
+    ``converted`` maps each section to the ``(top, verilog text)`` generated for it.
+    """
     units = {}
     for section, name in TOP_NAMES.items():
         unit_config = getattr(config, section, None)
         if unit_config is None:
             continue
-        text = texts[section]
-        top = _top(section, unit_config)
+        top, text = converted[section]
         info = {"top": name, "verilog": f"{name}.v",
                 "sha256": hashlib.sha256(text.encode()).hexdigest()}
         if section == "gemm":
@@ -122,13 +129,13 @@ def write_design(config, outdir):
 
     Everything is generated in memory first, so a failure writes nothing.
     """
-    texts = {section: verilog(section, getattr(config, section))
-             for section in TOP_NAMES if getattr(config, section, None) is not None}
-    man = manifest(config, texts)
+    converted = {section: _convert(section, getattr(config, section))
+                 for section in TOP_NAMES if getattr(config, section, None) is not None}
+    man = manifest(config, converted)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for section, text in texts.items():
+    for section, (_, text) in converted.items():
         path = outdir / f"{TOP_NAMES[section]}.v"
         path.write_text(text)
         paths.append(path)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lutmix import words
+from lutmix.errors import ToolError
 from lutmix.gemm_spec import gemm_spec
 from lutmix.operands import check_gemm_operands
 from lutmix.tiling import plan_gemm
@@ -90,7 +91,6 @@ def run_gemm(config, w, x, *, sim="verilator", waves=False, workdir=None, cache_
     beats = result.y_beats
     expected_beats = len(job.x_lens) * m
     if len(beats) != expected_beats:
-        from lutmix.errors import ToolError
         raise ToolError(f"{sim}: expected {expected_beats} result beats, got {len(beats)}; "
                         f"see {result.workdir / 'sim.log'}")
     tiles = words.unpack_outputs(beats, spec).reshape(-1, m, n)

