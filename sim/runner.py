@@ -114,7 +114,7 @@ def build(verilog_text, top, *, sim="verilator", waves=False, cache_dir=None):
     Returns the build directory. Raises :class:`~lutmix.errors.ToolError` with the log's path
     if the simulator fails to build.
     """
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = (Path(cache_dir) if cache_dir is not None else default_cache_dir()).resolve()
     build_dir = cache / f"{sim}-{_key(verilog_text, top, sim, waves)}"
     done = build_dir / ".lutmix-built"
     if done.exists():

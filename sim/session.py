@@ -58,7 +58,8 @@ def simulate_job(job, *, sim="verilator", waves=False, workdir=None, cache_dir=N
     top = TOP_NAMES[section]
     text = verilog(section, job.config) if verilog_text is None else verilog_text
     build_dir = build(text, top, sim=sim, waves=waves, cache_dir=cache_dir)
-    workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="lutmix-"))
+    workdir = (Path(workdir) if workdir is not None
+               else Path(tempfile.mkdtemp(prefix="lutmix-"))).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     job_path = workdir / "job.npz"
     result_path = workdir / "result.npz"

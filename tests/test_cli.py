@@ -106,13 +106,16 @@ def test_missing_section(tmp_path, capsys):
     assert "A config needs at least one section: [gemm]" in capsys.readouterr().err
 
 
-def test_run_gemm(tmp_path, cfg, capsys, sim_cache):
+def test_run_gemm(tmp_path, cfg, capsys, sim_cache, monkeypatch):
     rng = np.random.default_rng(0)
     w = rng.integers(-2, 2, size=(6, 21)).astype(np.int8)
     x = rng.integers(-128, 128, size=(3, 21)).astype(np.int8)
+    npy(tmp_path, "W.npy", w)
+    npy(tmp_path, "X.npy", x)
+    monkeypatch.chdir(tmp_path)             # relative paths, as users type them
     out = tmp_path / "Y.npy"
-    rc = run_cli("run", "gemm", cfg, "--weights", npy(tmp_path, "W.npy", w),
-                 "--acts", npy(tmp_path, "X.npy", x), "-o", out, "--cache", sim_cache)
+    rc = run_cli("run", "gemm", "cfg.toml", "--weights", "W.npy", "--acts", "X.npy",
+                 "-o", "Y.npy", "--workdir", "work", "--cache", sim_cache)
     text = capsys.readouterr().out
     assert rc == 0, text
     y = np.load(out)
@@ -122,8 +125,9 @@ def test_run_gemm(tmp_path, cfg, capsys, sim_cache):
     assert "bit-exact" in text
 
 
-def test_verify_writes_junit(tmp_path, cfg, capsys, sim_cache):
-    rc = run_cli("verify", cfg, "--vectors", 10, "--seed", 3, "-o", tmp_path / "v",
+def test_verify_writes_junit(tmp_path, cfg, capsys, sim_cache, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc = run_cli("verify", "cfg.toml", "--vectors", 10, "--seed", 3, "-o", "v",
                  "--cache", sim_cache)
     text = capsys.readouterr().out
     assert rc == 0, text
