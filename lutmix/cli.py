@@ -30,10 +30,10 @@ def _add_sim(parser):
 
 
 def _atomic_save(path, array):
+    """Write ``array`` to ``path`` completely or not at all."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
-    os.close(fd)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp.npy"
     try:
         np.save(tmp, array)
         os.replace(tmp, path)
@@ -235,6 +235,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("lutmix: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:             # e.g. piped into head: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

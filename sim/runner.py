@@ -150,13 +150,15 @@ def run_test(build_dir, top, test_module, *, sim="verilator", test_dir, env=None
     test_dir.mkdir(parents=True, exist_ok=True)
     results = test_dir / "results.xml"
     log_file = Path(log_file) if log_file is not None else test_dir / "sim.log"
+    # Icarus writes its waveform into the shared build directory unless told otherwise
+    plusargs = [f"+dumpfile_path={test_dir / f'{top}.fst'}"] if waves and sim == "icarus" else []
     saved = os.environ.pop("PYTEST_CURRENT_TEST", None)  # keep the runner from sys.exit()ing
     try:
         runner.test(
             test_module=test_module, hdl_toplevel=top, hdl_toplevel_lang="verilog",
             build_dir=build_dir, test_dir=test_dir,
             extra_env=dict(env or {}), waves=waves, seed=seed, results_xml=str(results),
-            timescale=TIMESCALE, log_file=log_file,
+            timescale=TIMESCALE, log_file=log_file, plusargs=plusargs,
         )
     except (RuntimeError, SystemExit):
         raise ToolError(f"{sim}: simulation of {top} failed; see {log_file}") from None

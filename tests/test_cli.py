@@ -9,6 +9,8 @@ import pytest
 
 from lutmix.cli import main
 
+from .conftest import simulators
+
 TINY = '[gemm]\nweight = "int2"\nm = 1\nn = 4\nk = 2\nmax_k = 16\n'
 
 
@@ -123,6 +125,20 @@ def test_run_gemm(tmp_path, cfg, capsys, sim_cache, monkeypatch):
     assert np.array_equal(y, x.astype(np.int64) @ w.T.astype(np.int64))
     assert "array utilization" in text and "cycles" in text
     assert "bit-exact" in text
+
+
+@pytest.mark.parametrize("sim", simulators())
+def test_run_gemm_keeps_a_waveform(tmp_path, cfg, capsys, sim_cache, sim):
+    w = np.ones((4, 8), dtype=np.int8)
+    x = np.ones((1, 8), dtype=np.int8)
+    out = tmp_path / "Y.npy"
+    rc = run_cli("run", "gemm", cfg, "--weights", npy(tmp_path, "W.npy", w),
+                 "--acts", npy(tmp_path, "X.npy", x), "-o", out, "--cache", sim_cache,
+                 "--sim", sim, "--waves")
+    assert rc == 0
+    wave = out.with_suffix({"verilator": ".vcd", "icarus": ".fst"}[sim])
+    assert wave.exists() and wave.stat().st_size > 0
+    assert f"waveform: {wave}" in capsys.readouterr().out
 
 
 def test_verify_writes_junit(tmp_path, cfg, capsys, sim_cache, monkeypatch):

@@ -7,6 +7,7 @@ prediction (nothing lost, duplicated or reordered) and find them bit-exact.
 import numpy as np
 import pytest
 
+from lutmix.cli import _print_failure
 from lutmix.config import Config, GemmConfig
 from lutmix.formats import WEIGHT_FORMATS
 from lutmix.rtl.axis import AxisTop
@@ -82,7 +83,7 @@ class IgnoresStall(LutGemm):
 
 
 @pytest.mark.parametrize("broken,kind", [(DropsCorrection, "value"), (IgnoresStall, "stream")])
-def test_bench_catches_a_broken_engine(broken, kind, sim_cache, tmp_path):
+def test_bench_catches_a_broken_engine(broken, kind, sim_cache, tmp_path, capsys):
     # the regression must be able to fail: run it on deliberately broken RTL
     cfg = GemmConfig(weight="int2", m=1, n=4, k=2, max_k=16)
     text = verilog.convert(AxisTop(broken(cfg)), name="lutmix_gemm", emit_src=False)
@@ -95,3 +96,7 @@ def test_bench_catches_a_broken_engine(broken, kind, sim_cache, tmp_path):
         assert first.difference["col"] == 0 and first.difference["actual"] == 0
         assert first.expected is not None and first.actual is not None
     assert report.waves is not None and report.waves.exists()
+    _print_failure(report)
+    out = capsys.readouterr().out
+    assert ("first failing: vector" in out) == bool(report.failed)
+    assert f"waveform: {report.waves}" in out
