@@ -1,10 +1,12 @@
 """Verilog generation and the manifest that describes a generated design."""
 
-__all__ = ["gemm_top", "verilog", "manifest", "write_design", "TOP_NAMES"]
+__all__ = ["Unit", "UNITS", "TOP_NAMES", "gemm_top", "verilog", "manifest", "write_design"]
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from amaranth.back import verilog as amaranth_verilog
 
@@ -15,7 +17,25 @@ from lutmix.gemm_spec import gemm_spec
 from .axis import AxisTop
 from .lut_gemm import LutGemm
 
-TOP_NAMES = {"gemm": "lutmix_gemm"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """How one config section becomes hardware.
+
+    Attributes
+    ----------
+    top_name : str
+        Verilog module name of the unit's top.
+    build : callable
+        ``build(unit_config)`` returns the AXI4-Stream top (an :class:`AxisTop`).
+    describe : callable
+        ``describe(unit_config, top)`` returns the unit's manifest entries (streams, widths,
+        latency, ...).
+    """
+    top_name: str
+    build: Callable
+    describe: Callable
 
 
 def gemm_top(config):
@@ -23,15 +43,10 @@ def gemm_top(config):
     return AxisTop(LutGemm(config))
 
 
-def _top(section, unit_config):
-    if section == "gemm":
-        return gemm_top(unit_config)
-    raise ValueError(f"No RTL for section {section!r}")
-
-
 def _convert(section, unit_config, name=None):
-    top = _top(section, unit_config)
-    text = amaranth_verilog.convert(top, name=name or TOP_NAMES[section], emit_src=False)
+    unit = UNITS[section]
+    top = unit.build(unit_config)
+    text = amaranth_verilog.convert(top, name=name or unit.top_name, emit_src=False)
     return top, text
 
 
@@ -105,6 +120,12 @@ def _gemm_manifest(cfg, top):
     }
 
 
+UNITS = {
+    "gemm": Unit("lutmix_gemm", gemm_top, _gemm_manifest),
+}
+TOP_NAMES = {section: unit.top_name for section, unit in UNITS.items()}
+
+
 def manifest(config, converted):
     """The manifest of a design: config, and per unit its files, ports, words and latency.
 
@@ -118,8 +139,7 @@ def manifest(config, converted):
         top, text = converted[section]
         info = {"top": name, "verilog": f"{name}.v",
                 "sha256": hashlib.sha256(text.encode()).hexdigest()}
-        if section == "gemm":
-            info.update(_gemm_manifest(unit_config, top))
+        info.update(UNITS[section].describe(unit_config, top))
         units[section] = info
     return {"lutmix_version": __version__, "config": config.to_dict(), "units": units}
 

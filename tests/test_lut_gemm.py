@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lutmix.cli import _print_failure
-from lutmix.config import Config, GemmConfig
+from lutmix.config import PRESETS, Config, GemmConfig
 from lutmix.formats import WEIGHT_FORMATS
 from lutmix.rtl.axis import AxisTop
 from lutmix.rtl.lut_gemm import LutGemm
@@ -100,3 +100,19 @@ def test_bench_catches_a_broken_engine(broken, kind, sim_cache, tmp_path, capsys
     out = capsys.readouterr().out
     assert ("first failing: vector" in out) == bool(report.failed)
     assert f"waveform: {report.waves}" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sim", simulators())
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_presets_long_regression(name, sim, sim_cache, tmp_path):
+    """Every preset at its full size: 200 vectors, and the benchmark shape through run gemm."""
+    (report,) = verify(PRESETS[name], vectors=200, seed=11, sim=sim, workdir=tmp_path / "v",
+                       cache_dir=sim_cache)
+    assert report.passed, (report.failed[:1], report.stream_errors)
+    config = PRESETS[name].gemm
+    rng = np.random.default_rng(5)
+    w = rng.choice(np.array(config.weight_format.values), size=(384, 384))
+    x = rng.integers(-128, 128, size=(16, 384)).astype(config.activation_format.dtype)
+    run = run_gemm(config, w, x, sim=sim, workdir=tmp_path / "r", cache_dir=sim_cache)
+    assert np.array_equal(run.y, x.astype(np.int64) @ w.T)
