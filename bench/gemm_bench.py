@@ -14,9 +14,9 @@ import numpy as np
 from lutmix.config import PRESETS
 from lutmix.gemm_spec import gemm_spec
 from lutmix.golden import lut_gemm
+from lutmix.rtl.generate import verilog
 from lutmix.sim.gemm_run import run_gemm
 from lutmix.sim.runner import build
-from lutmix.rtl.generate import verilog
 
 
 def operands(config, M, N, K, seed=0):

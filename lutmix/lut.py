@@ -18,8 +18,8 @@ That takes ``2**k - 2`` adders; the RTL and :func:`tables` share this order.
 """
 
 __all__ = [
-    "table_size", "sign_patterns", "table_bounds", "tables", "index_words", "codes_from_index_words",
-    "lookup",
+    "table_size", "sign_patterns", "table_bounds", "tables", "index_words",
+    "codes_from_index_words", "lookup",
 ]
 
 import numpy as np

@@ -10,13 +10,11 @@ from typing import Callable
 
 from amaranth.back import verilog as amaranth_verilog
 
-from lutmix import __version__
-from lutmix import words
+from lutmix import __version__, words
 from lutmix.gemm_spec import gemm_spec
 
 from .axis import AxisTop
 from .lut_gemm import LutGemm
-
 
 
 @dataclass(frozen=True)

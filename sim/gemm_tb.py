@@ -22,8 +22,13 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
-from cocotbext.axi import (AxiStreamBus, AxiStreamFrame, AxiStreamMonitor, AxiStreamSink,
-                           AxiStreamSource)
+from cocotbext.axi import (
+    AxiStreamBus,
+    AxiStreamFrame,
+    AxiStreamMonitor,
+    AxiStreamSink,
+    AxiStreamSource,
+)
 
 from lutmix import words
 from lutmix.sim.gemm_job import GemmJob

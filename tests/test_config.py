@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from lutmix.config import (PRESETS, Config, GemmConfig, load_config, parse_config, preset)
+from lutmix.config import PRESETS, Config, GemmConfig, load_config, parse_config, preset
 from lutmix.errors import ConfigError
 
 

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from lutmix.formats import (ACTIVATION_FORMATS, WEIGHT_FORMATS, activation_format,
-                            weight_format)
+from lutmix.formats import ACTIVATION_FORMATS, WEIGHT_FORMATS, activation_format, weight_format
 
 EXPECTED_VALUES = {
     "int1": [-1, 1],

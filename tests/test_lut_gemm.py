@@ -6,6 +6,7 @@ prediction (nothing lost, duplicated or reordered) and find them bit-exact.
 """
 import numpy as np
 import pytest
+from amaranth.back import verilog
 
 from lutmix.cli import _print_failure
 from lutmix.config import PRESETS, Config, GemmConfig
@@ -14,8 +15,6 @@ from lutmix.rtl.axis import AxisTop
 from lutmix.rtl.lut_gemm import LutGemm
 from lutmix.sim.gemm_run import run_gemm
 from lutmix.sim.verify import verify
-
-from amaranth.back import verilog
 
 from .conftest import simulators
 
