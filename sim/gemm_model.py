@@ -12,7 +12,7 @@ from collections import deque
 import numpy as np
 
 from lutmix import words
-from lutmix.golden import lut_gemm
+from lutmix.golden.gemm import SPANS
 
 
 class GemmModel:
@@ -29,21 +29,20 @@ class GemmModel:
 
     def weights(self, beats):
         """A weight frame entered the engine: ``beats`` of shape (beats, bytes)."""
-        codes = words.unpack_weights(beats, self._spec)
-        self._weights.append(self._spec.weight_format.decode(codes))
+        self._weights.append(words.unpack_weights(beats, self._spec))
 
     def acts(self, beats, release):
         """An activation frame entered the engine; returns the expected result (m, n)."""
         if not self._weights:
             raise RuntimeError("activation tile with no weight tile loaded")
-        w = self._weights[0]
+        codes = self._weights[0]
         x = words.unpack_acts(beats, self._spec)
-        if x.shape[1] != w.shape[1]:
+        if x.shape[1] != codes.shape[1]:
             raise RuntimeError(f"activation tile has K={x.shape[1]}, its weight tile "
-                               f"K={w.shape[1]}")
+                               f"K={codes.shape[1]}")
         if release:
             self._weights.popleft()
-        return lut_gemm(x, w, self._spec)
+        return SPANS[self._spec.config.engine](x, codes, self._spec)[0]
 
 
 def compare_tiles(expected, actual):

@@ -1,0 +1,98 @@
+"""Bit-exact NumPy model of per-group dequantization, shared by every engine.
+
+Per block (one group, or 128 activations for ``"channel"``/``"tensor"``) the array delivers the
+exact dot products ``V[r, j]``, the activation sums ``xsum[r]`` and, for float activations, the
+block's power of two ``2**shift[r]`` (:mod:`lutmix.bfp`). The dequantization unit then computes,
+every step rounded to IEEE binary32, nearest-even:
+
+* signed weights, or ``zero_point = "original"`` (integer z)::
+
+      t = V - z * xsum                          (exact integer)
+      v = RNE32(s * RNE32(t) * 2**shift)        (one rounding of the exact product)
+
+* ``zero_point = "scaled"`` (z in the scale format)::
+
+      v1 = RNE32(s * RNE32(V) * 2**shift),  v2 = RNE32(z * RNE32(xsum) * 2**shift)
+      v  = RNE32(v1 - v2)
+
+and accumulates ``y = v`` for a tile's first block, ``y = RNE32(y + v)`` for the next ones, in
+K order. A row whose block holds a NaN or an infinity gives NaN in every column. Every NaN is
+the canonical quiet NaN ``0x7fc00000``.
+"""
+
+__all__ = ["block_scales", "dequant_block", "accumulate", "canonical_nan", "CANONICAL_NAN"]
+
+import numpy as np
+
+CANONICAL_NAN = np.uint32(0x7FC00000).view(np.float32)
+
+
+def canonical_nan(y):
+    """Replace every NaN of a float32 array by the canonical quiet NaN."""
+    y = np.array(y, dtype=np.float32)
+    y[np.isnan(y)] = CANONICAL_NAN
+    return y
+
+
+def _f32(a):
+    """Round an exactly computed float64 array to binary32, nearest even."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        return np.asarray(a, dtype=np.float64).astype(np.float32)
+
+
+def _int_to_f32(t):
+    # |t| < 2**53, so float64 holds it exactly and the cast to float32 rounds once
+    return _f32(np.asarray(t, dtype=np.int64).astype(np.float64))
+
+
+def _mul(a, b, shift):
+    """RNE32(a * b * 2**shift): the float64 product of two binary32 values is exact, and the
+    power of two stays far inside float64's range."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        exact = (np.asarray(a, dtype=np.float64) * np.asarray(b, dtype=np.float64)
+                 * np.ldexp(1.0, np.asarray(shift, dtype=np.int64)))
+    return _f32(exact)
+
+
+def accumulate(y, v):
+    """``RNE32(y + v)``, or ``v`` for the first block (``y is None``)."""
+    if y is None:
+        return v
+    with np.errstate(over="ignore", invalid="ignore"):
+        return (y + v).astype(np.float32)
+
+
+def block_scales(scales, zeros, spec, blocks):
+    """Scales and zero points per (output channel, block), from the user's per-group arrays.
+
+    Returns ``(S, Z)``: ``S`` float32 of shape (N, blocks); ``Z`` int64 (``"original"``) or
+    float32 (``"scaled"``) of the same shape, zeros for signed weights or when none are given.
+    """
+    c = spec.config
+    s = np.asarray(scales).astype(np.float32)
+    if c.group_size in ("channel", "tensor"):
+        s = np.repeat(s, blocks, axis=1)
+    z = None if zeros is None else np.asarray(zeros)
+    if z is not None and c.group_size in ("channel", "tensor"):
+        z = np.repeat(z, blocks, axis=1)
+    if spec.has_zeros and c.zero_point == "scaled":
+        z = np.zeros_like(s) if z is None else z.astype(np.float32)
+    else:
+        z = np.zeros(s.shape, dtype=np.int64) if z is None else z.astype(np.int64)
+    return s, np.broadcast_to(z, s.shape)
+
+
+def dequant_block(V, xsum, shift, special, s, z, spec):
+    """One block's contribution ``v`` (M, N) from ``V`` (M, N), ``xsum``/``shift``/``special``
+    (M,), ``s`` and ``z`` (N,)."""
+    shift = np.asarray(shift)[:, None]
+    if spec.config.zero_point == "scaled" and spec.has_zeros:
+        v1 = _mul(s[None, :], _int_to_f32(V), shift)
+        v2 = _mul(z[None, :], _int_to_f32(xsum)[:, None], shift)
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = (v1 - v2).astype(np.float32)
+    else:
+        t = V - z[None, :].astype(np.int64) * xsum[:, None]
+        v = _mul(s[None, :], _int_to_f32(t), shift)
+    v[np.asarray(special, dtype=bool)] = np.nan
+    return v
