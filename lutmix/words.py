@@ -3,11 +3,16 @@
 All streams are little-endian: lane ``i`` of a beat occupies bits ``[i*w, (i+1)*w)`` of
 ``tdata``, and byte 0 of a beat is ``tdata[7:0]``.
 
-``s_axis_w`` (weights), one beat per weight-buffer word, ``groups * chunks`` beats per tile:
-    beat ``g * chunks + c`` holds, for output channel ``j`` and plane slot ``pp``, the ``k``-bit
-    index word (:func:`lutmix.lut.index_words`) of plane ``c * planes_per_cycle + pp`` of
-    group ``g`` at bits ``[(j * planes_per_cycle + pp) * k, ... + k)``. Slots past the last
-    plane are zero. ``tdata`` is padded with zero bits to a whole number of bytes.
+``s_axis_w`` (weights), one beat per weight-buffer word, ``groups * chunks`` beats per tile,
+beat ``g * chunks + c`` for group ``g`` and chunk ``c``; ``tdata`` is padded with zero bits to a
+whole number of bytes:
+    ``lut``: for output channel ``j`` and plane slot ``pp``, the ``k``-bit index word
+    (:func:`lutmix.lut.index_words`) of plane ``c * planes_per_cycle + pp`` at bits
+    ``[(j * planes_per_cycle + pp) * k, ... + k)``; slots past the last plane are zero.
+    ``shiftadd``: the same positions hold the plain code bits: bit ``t`` of the slot is bit
+    ``c * planes_per_cycle + pp`` of the code of activation ``g*k + t``.
+    ``mac`` (one chunk): the ``bits``-wide code of output ``j``, activation ``g*k + t`` at bit
+    ``(j * k + t) * bits``.
 ``s_axis_x`` (activations), one beat per LUT group, ``groups`` beats per tile:
     activation ``x[r, g*k + t]`` is lane ``r * k + t``, in the activation format's width.
 ``m_axis_y`` (results), one beat per row, ``m`` beats per tile:
@@ -28,6 +33,25 @@ def _lane_dtype(bits):
     return np.dtype(f"<i{bits // 8}")
 
 
+def _plane_words(codes, spec):
+    """Per (n, G, plane) the k-bit word of the plane: LUT index words, or plain code bits."""
+    b, k = spec.weight_format.bits, spec.config.k
+    if spec.config.engine == "lut":
+        return lut.index_words(codes, b, k)
+    cg = np.asarray(codes, dtype=np.int64).reshape(codes.shape[0], -1, k)
+    planes = (cg[..., None, :] >> np.arange(b)[:, None]) & 1                # (n, G, b, k)
+    return (planes << np.arange(k)).sum(axis=-1).astype(np.uint8)
+
+
+def _codes_from_plane_words(words, spec):
+    b, k = spec.weight_format.bits, spec.config.k
+    if spec.config.engine == "lut":
+        return lut.codes_from_index_words(words, k)
+    bits = (words[..., None].astype(np.int64) >> np.arange(k)) & 1           # (n, G, b, k)
+    codes = (bits << np.arange(b)[:, None]).sum(axis=-2)                     # (n, G, k)
+    return codes.reshape(codes.shape[0], -1).astype(np.uint8)
+
+
 def pack_weights(codes, spec):
     """Weight codes ``(n, G*k)`` of one tile to ``(G*chunks, w_tdata_bits/8)`` beat bytes."""
     c = spec.config
@@ -36,13 +60,18 @@ def pack_weights(codes, spec):
     n, kk = codes.shape
     if n != c.n or kk % k:
         raise ValueError(f"Weight tile must be ({c.n}, G*{k}), not {codes.shape}")
-    words = lut.index_words(codes, b, k)                                    # (n, G, b)
-    groups = words.shape[1]
-    slots = np.zeros((n, groups, chunks * p), dtype=np.uint8)
-    slots[..., :b] = words
-    slots = slots.reshape(n, groups, chunks, p).transpose(1, 2, 0, 3)       # (G, C, n, p)
-    bits = (slots[..., None] >> np.arange(k)) & 1                           # (G, C, n, p, k)
-    bits = bits.reshape(groups * chunks, n * p * k)
+    groups = kk // k
+    if c.engine == "mac":
+        cg = codes.reshape(n, groups, k).transpose(1, 0, 2).astype(np.int64)  # (G, n, k)
+        bits = (cg[..., None] >> np.arange(b)) & 1                           # (G, n, k, b)
+        bits = bits.reshape(groups, n * k * b)
+    else:
+        words = _plane_words(codes, spec)                                    # (n, G, b)
+        slots = np.zeros((n, groups, chunks * p), dtype=np.uint8)
+        slots[..., :b] = words
+        slots = slots.reshape(n, groups, chunks, p).transpose(1, 2, 0, 3)   # (G, C, n, p)
+        bits = (slots[..., None] >> np.arange(k)) & 1                       # (G, C, n, p, k)
+        bits = bits.reshape(groups * chunks, n * p * k)
     pad = spec.w_tdata_bits - spec.w_word_bits
     bits = np.pad(bits, ((0, 0), (0, pad))).astype(np.uint8)
     return np.packbits(bits, axis=1, bitorder="little")
@@ -57,10 +86,14 @@ def unpack_weights(beats, spec):
         raise ValueError(f"Weight beats must be (G*{chunks}, bytes), not {beats.shape}")
     groups = beats.shape[0] // chunks
     bits = np.unpackbits(beats, axis=1, bitorder="little")[:, :spec.w_word_bits]
+    if c.engine == "mac":
+        bits = bits.reshape(groups, c.n, k, b).astype(np.int64)
+        codes = (bits << np.arange(b)).sum(axis=-1)                          # (G, n, k)
+        return codes.transpose(1, 0, 2).reshape(c.n, groups * k).astype(np.uint8)
     bits = bits.reshape(groups, chunks, c.n, p, k).astype(np.int64)
     words = (bits << np.arange(k)).sum(axis=-1)                              # (G, C, n, p)
     words = words.transpose(2, 0, 1, 3).reshape(c.n, groups, chunks * p)[..., :b]
-    return lut.codes_from_index_words(words, k)
+    return _codes_from_plane_words(words, spec)
 
 
 def pack_acts(x, spec):

@@ -14,7 +14,7 @@ from lutmix import __version__, words
 from lutmix.gemm_spec import gemm_spec
 
 from .axis import AxisTop
-from .lut_gemm import LutGemm
+from .gemm_engine import GemmEngine
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Unit:
 
 def gemm_top(config):
     """The AXI4-Stream top of the GEMM engine of a :class:`~lutmix.config.GemmConfig`."""
-    return AxisTop(LutGemm(config))
+    return AxisTop(GemmEngine(config))
 
 
 def _convert(section, unit_config, name=None):
