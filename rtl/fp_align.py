@@ -168,7 +168,9 @@ class FpAlign(wiring.Component):
                 ]
                 q = value >> dist
                 rem = value & ((Const(1, ALIGNED_BITS + 1) << dist) - 1)
-                half = Const(1, ALIGNED_BITS + 1) << (dist - 1)
+                dist_less = Signal.like(dist, name=f"dist_less{r}_{t}")
+                m.d.comb += dist_less.eq(dist - 1)       # only used when dist != 0
+                half = Const(1, ALIGNED_BITS + 1) << dist_less
                 up = (dist != 0) & ((rem > half) | ((rem == half) & q[0]))
                 mag = Signal(ALIGNED_BITS, name=f"mag{r}_{t}")
                 m.d.comb += mag.eq(Mux(special, 0, q + up))
