@@ -7,8 +7,8 @@ per block (:mod:`lutmix.bfp`), runs each accumulation span through the engine's 
 K-tiles as the driver does.
 """
 
-__all__ = ["gemm", "int_gemm", "dequant_gemm", "lut_gemm", "ref_lut_gemm", "core_activations",
-           "SPANS", "REF_SPANS"]
+__all__ = ["gemm", "int_gemm", "dequant_gemm", "dequant_tile", "lut_gemm", "ref_lut_gemm",
+           "core_activations", "align_device", "SPANS", "REF_SPANS"]
 
 import numpy as np
 
@@ -37,14 +37,39 @@ def core_activations(x, spec, plan):
     Integer activations pass through (shift 0); float ones are aligned block by block.
     """
     afmt = spec.activation_format
-    M = x.shape[0]
     if not afmt.is_float:
         core = plan.to_device_k(np.asarray(x).astype(np.int64))
         blocks = max(plan.blocks, 1)
+        M = core.shape[0]
         return core, np.zeros((M, blocks), np.int64), np.zeros((M, blocks), bool)
-    bits = plan.to_device_k(afmt.to_bits(x), fill=0).reshape(M, plan.blocks, plan.block_k)
-    mant, shift, special = bfp.align(bits, afmt)
+    return align_device(plan.to_device_k(afmt.to_bits(x), fill=0), spec)
+
+
+def align_device(bits, spec):
+    """Float bit patterns laid out as device K (whole blocks) to aligned core integers."""
+    c = spec.config
+    block_k = c.block_groups * c.k
+    M = bits.shape[0]
+    mant, shift, special = bfp.align(bits.reshape(M, -1, block_k), spec.activation_format)
     return mant.reshape(M, -1), shift, special
+
+
+def dequant_tile(core, shift, special, codes, S, Z, spec, *, ref=False):
+    """One K-tile through the array and the dequantization unit: float32 (M, N).
+
+    ``core`` (M, tile K) and ``codes`` (N, tile K) in device layout, ``shift``/``special``
+    (M, blocks), ``S``/``Z`` (N, blocks) for the tile's blocks.
+    """
+    c = spec.config
+    span = (REF_SPANS if ref else SPANS)[c.engine]
+    block_k = c.block_groups * c.k
+    y = None
+    for blk in range(core.shape[1] // block_k):
+        cols = slice(blk * block_k, (blk + 1) * block_k)
+        V, xsum = span(core[:, cols], codes[:, cols], spec)
+        v = dequant_block(V, xsum, shift[:, blk], special[:, blk], S[:, blk], Z[:, blk], spec)
+        y = accumulate(y, v)
+    return y
 
 
 def int_gemm(x, w, spec, *, ref=False):
@@ -71,20 +96,15 @@ def dequant_gemm(x, w, spec, scales, zeros=None, *, ref=False):
     w, x = check_gemm_operands(w, x, c, w_name="W", x_name="X")
     scales, zeros = check_scales(scales, zeros, c, w.shape[0], x.shape[1],
                                  s_name="S", z_name="Z")
-    span = (REF_SPANS if ref else SPANS)[c.engine]
     plan = plan_gemm(x.shape[0], w.shape[0], x.shape[1], spec)
     core, shift, special = core_activations(x, spec, plan)
     codes = plan.to_device_k(spec.weight_format.encode(w))
     S, Z = block_scales(scales, zeros, spec, plan.blocks)
     Y = None
-    for kt in range(len(plan.k_tiles)):
-        y = None
-        for blk in range(*plan.tile_blocks(kt)):
-            cols = slice(blk * plan.block_k, (blk + 1) * plan.block_k)
-            V, xsum = span(core[:, cols], codes[:, cols], spec)
-            v = dequant_block(V, xsum, shift[:, blk], special[:, blk], S[:, blk], Z[:, blk],
-                              spec)
-            y = accumulate(y, v)
+    for kt, (k0, k1) in enumerate(plan.k_tiles):
+        b0, b1 = plan.tile_blocks(kt)
+        y = dequant_tile(core[:, k0:k1], shift[:, b0:b1], special[:, b0:b1], codes[:, k0:k1],
+                         S[:, b0:b1], Z[:, b0:b1], spec, ref=ref)
         Y = accumulate(Y, y)
     return canonical_nan(Y)
 

@@ -13,15 +13,21 @@ whole number of bytes:
     ``c * planes_per_cycle + pp`` of the code of activation ``g*k + t``.
     ``mac`` (one chunk): the ``bits``-wide code of output ``j``, activation ``g*k + t`` at bit
     ``(j * k + t) * bits``.
-``s_axis_x`` (activations), one beat per LUT group, ``groups`` beats per tile:
-    activation ``x[r, g*k + t]`` is lane ``r * k + t``, in the activation format's width.
+``s_axis_s`` (scales, with ``group_size``), one beat per block, ``blocks`` beats per tile:
+    the scale of output ``j`` in lane ``j`` (binary16 or binary32 bits), then, for unsigned
+    weights, the zero point of output ``j`` in lane ``n + j``: an 8-bit unsigned integer
+    (``"original"``) or the scale format's bits (``"scaled"``).
+``s_axis_x`` (activations), one beat per group, ``groups`` beats per tile:
+    activation ``x[r, g*k + t]`` is lane ``r * k + t``, in the activation format's width (the
+    bit pattern for fp16 and bf16).
 ``m_axis_y`` (results), one beat per row, ``m`` beats per tile:
-    ``y[r, j]`` is lane ``j``, a signed integer of ``y_lane_bits``.
+    ``y[r, j]`` is lane ``j``: a signed integer of ``y_lane_bits``, or binary32 bits with
+    ``group_size``.
 """
 
 __all__ = [
     "pack_weights", "unpack_weights", "pack_acts", "unpack_acts",
-    "pack_outputs", "unpack_outputs",
+    "pack_scales", "unpack_scales", "pack_outputs", "unpack_outputs",
 ]
 
 import numpy as np
@@ -96,8 +102,14 @@ def unpack_weights(beats, spec):
     return _codes_from_plane_words(words, spec)
 
 
+def _act_dtype(spec):
+    afmt = spec.activation_format
+    return np.dtype("<u2") if afmt.is_float else _lane_dtype(afmt.bits)
+
+
 def pack_acts(x, spec):
-    """Activations ``(m, G*k)`` of one tile to ``(G, x_tdata_bits/8)`` beat bytes."""
+    """Activations ``(m, G*k)`` of one tile to ``(G, x_tdata_bits/8)`` beat bytes (float
+    activations as ``uint16`` bit patterns)."""
     c = spec.config
     x = np.asarray(x)
     m, kk = x.shape
@@ -105,26 +117,66 @@ def pack_acts(x, spec):
         raise ValueError(f"Activation tile must be ({c.m}, G*{c.k}), not {x.shape}")
     groups = kk // c.k
     lanes = x.reshape(m, groups, c.k).transpose(1, 0, 2).reshape(groups, m * c.k)
-    lanes = np.ascontiguousarray(lanes.astype(_lane_dtype(spec.activation_format.bits)))
+    lanes = np.ascontiguousarray(lanes.astype(_act_dtype(spec)))
     return lanes.view(np.uint8).reshape(groups, -1)
 
 
 def unpack_acts(beats, spec):
-    """Invert :func:`pack_acts`: beat bytes to activations ``(m, G*k)`` (int64)."""
+    """Invert :func:`pack_acts`: beat bytes to activations ``(m, G*k)`` (int64; bit patterns
+    for float activations)."""
     c = spec.config
     beats = np.ascontiguousarray(beats, dtype=np.uint8)
-    lanes = beats.view(_lane_dtype(spec.activation_format.bits)).astype(np.int64)
+    lanes = beats.view(_act_dtype(spec)).astype(np.int64)
     groups = lanes.shape[0]
     return lanes.reshape(groups, c.m, c.k).transpose(1, 0, 2).reshape(c.m, groups * c.k)
 
 
+def _scale_dtype(spec):
+    return np.dtype("<f2") if spec.scale_bits == 16 else np.dtype("<f4")
+
+
+def pack_scales(s, z, spec):
+    """Scales ``(n, blocks)`` and zero points (or ``None``) of one tile to
+    ``(blocks, s_tdata_bits/8)`` beat bytes."""
+    c = spec.config
+    s = np.asarray(s)
+    blocks = s.shape[1]
+    parts = [np.ascontiguousarray(s.T.astype(_scale_dtype(spec))).view(np.uint8)]
+    if spec.has_zeros:
+        z = np.zeros(s.shape) if z is None else np.asarray(z)
+        zdtype = np.dtype(np.uint8) if c.zero_point == "original" else _scale_dtype(spec)
+        parts.append(np.ascontiguousarray(z.T.astype(zdtype)).view(np.uint8))
+    beats = np.concatenate([p.reshape(blocks, -1) for p in parts], axis=1)
+    return np.pad(beats, ((0, 0), (0, spec.s_tdata_bits // 8 - beats.shape[1])))
+
+
+def unpack_scales(beats, spec):
+    """Invert :func:`pack_scales`: ``(S float32 (n, blocks), Z or None)``; ``Z`` is int64
+    (``"original"``) or float32 (``"scaled"``)."""
+    c = spec.config
+    beats = np.ascontiguousarray(beats, dtype=np.uint8)
+    sbytes = c.n * spec.scale_bits // 8
+    s = beats[:, :sbytes].copy().view(_scale_dtype(spec)).astype(np.float32).T
+    if not spec.has_zeros:
+        return s, None
+    zbytes = c.n * spec.zero_bits // 8
+    zraw = beats[:, sbytes:sbytes + zbytes].copy()
+    if c.zero_point == "original":
+        return s, zraw.astype(np.int64).T
+    return s, zraw.view(_scale_dtype(spec)).astype(np.float32).T
+
+
 def pack_outputs(y, spec):
     """Results ``(m, n)`` to ``(m, y_tdata_bits/8)`` beat bytes."""
-    y = np.ascontiguousarray(np.asarray(y).astype(_lane_dtype(spec.y_lane_bits)))
+    dtype = np.dtype("<f4") if spec.config.dequant else _lane_dtype(spec.y_lane_bits)
+    y = np.ascontiguousarray(np.asarray(y).astype(dtype))
     return y.view(np.uint8).reshape(y.shape[0], -1)
 
 
 def unpack_outputs(beats, spec):
-    """Invert :func:`pack_outputs`: beat bytes ``(rows, bytes)`` to results (int64)."""
+    """Invert :func:`pack_outputs`: beat bytes ``(rows, bytes)`` to results (int64, or float32
+    with ``group_size``)."""
     beats = np.ascontiguousarray(beats, dtype=np.uint8)
+    if spec.config.dequant:
+        return beats.view("<f4").reshape(beats.shape[0], -1).copy()
     return beats.view(_lane_dtype(spec.y_lane_bits)).astype(np.int64).reshape(beats.shape[0], -1)
