@@ -51,18 +51,29 @@ def cmd_generate(args):
 
 
 def cmd_run_gemm(args):
-    from .operands import check_gemm_operands, load_npy
+    from .operands import check_gemm_operands, check_scales, load_npy
     from .sim.gemm_run import run_gemm
     config = load_config(args.config)
     gemm = config.require("gemm", args.config)
     w = load_npy(args.weights, "weights")
     x = load_npy(args.acts, "activations")
+    s = load_npy(args.scales, "scales") if args.scales is not None else None
+    z = load_npy(args.zeros, "zero points") if args.zeros is not None else None
     if args.output.suffix != ".npy":
         raise InputError(f"{args.output}: the output must be a .npy file")
     check_gemm_operands(w, x, gemm, w_name=str(args.weights), x_name=str(args.acts))
+    if gemm.dequant:
+        if s is None:
+            raise InputError(f"{args.config}: group_size {gemm.group_size!r} needs --scales "
+                             f"S.npy, shape (N, groups)")
+        check_scales(s, z, gemm, w.shape[0], x.shape[1], s_name=str(args.scales),
+                     z_name=str(args.zeros))
+    elif s is not None or z is not None:
+        raise InputError(f"{args.config}: --scales and --zeros need group_size in [gemm] "
+                         f"(32, 64, 128, 'channel' or 'tensor')")
     with tempfile.TemporaryDirectory(prefix="lutmix-run-") as tmp:
         workdir = args.workdir or Path(tmp)
-        run = run_gemm(gemm, w, x, sim=args.sim, waves=args.waves, workdir=workdir,
+        run = run_gemm(gemm, w, x, s, z, sim=args.sim, waves=args.waves, workdir=workdir,
                        cache_dir=args.cache)
         if args.waves and run.sim.waves is not None and args.workdir is None:
             keep = args.output.with_suffix(run.sim.waves.suffix)
@@ -71,7 +82,8 @@ def cmd_run_gemm(args):
     _atomic_save(args.output, run.y)
     M, N = run.y.shape
     K = x.shape[1]
-    print(f"Y = X @ W.T: ({M}, {K}) x ({N}, {K}) -> ({M}, {N}) int64, wrote {args.output}")
+    print(f"Y = X @ W.T: ({M}, {K}) x ({N}, {K}) -> ({M}, {N}) {run.y.dtype}, "
+          f"wrote {args.output}")
     print(f"engine {gemm.engine} {gemm.weight} x {gemm.activation}, tile m{gemm.m} n{gemm.n} "
           f"k{gemm.k}, {args.sim}")
     print(f"cycles {run.cycles}, ideal {run.ideal_cycles}, "
@@ -188,7 +200,14 @@ def build_parser():
     q.add_argument("--weights", type=Path, required=True, metavar="W.npy",
                    help="(N, K) integer weights in the config's weight format")
     q.add_argument("--acts", type=Path, required=True, metavar="X.npy",
-                   help="(M, K) int8 or int16 activations")
+                   help="(M, K) activations: int8, int16, float16 (fp16), or float32 holding "
+                        "bfloat16 values (bf16)")
+    q.add_argument("--scales", type=Path, default=None, metavar="S.npy",
+                   help="(N, groups) scales, float16 or float32 as the config's scale; "
+                        "(1, 1) for group_size 'tensor'")
+    q.add_argument("--zeros", type=Path, default=None, metavar="Z.npy",
+                   help="(N, groups) zero points for unsigned weights: integers "
+                        "('original') or the scale dtype ('scaled')")
     q.add_argument("-o", "--output", type=Path, required=True, metavar="Y.npy")
     q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
                    help="keep the simulation's files here")

@@ -28,6 +28,11 @@ from .tools import check_simulator, verilator_root, verilator_version
 
 TIMESCALE = ("1ns", "1ps")
 VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN"]
+# Yosys writes combinational logic as `always @*` blocks and relies on the time-0 event of
+# Verilog-2005 declaration initializers to evaluate them once. SystemVerilog (cocotb's default
+# -g2012 for Icarus) initializes without an event, so a block whose inputs never change would
+# hold X forever; Amaranth's output is plain Verilog-2005 (the later -g flag wins).
+ICARUS_ARGS = ["-g2005"]
 
 
 def default_cache_dir():
@@ -100,7 +105,8 @@ def _runner(sim, runtime_store=None):
 
 def _key(verilog_text, top, sim, waves):
     h = hashlib.sha256()
-    tools = [sim, str(waves), top, cocotb.__version__, __version__]
+    tools = [sim, str(waves), top, cocotb.__version__, __version__,
+             " ".join(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)]
     if sim == "verilator":
         tools.append("%d.%d" % verilator_version())
     h.update("\0".join(tools).encode())
@@ -131,7 +137,7 @@ def build(verilog_text, top, *, sim="verilator", waves=False, cache_dir=None):
             runner.build(
                 sources=[source], hdl_toplevel=top, build_dir=build_dir, always=True,
                 timescale=TIMESCALE, waves=waves, log_file=log,
-                build_args=VERILATOR_ARGS if sim == "verilator" else [],
+                build_args=VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS,
             )
         except (RuntimeError, SystemExit):
             raise ToolError(f"{sim}: building {top} failed; see {log}") from None
