@@ -62,10 +62,11 @@ def accumulate(y, v):
         return (y + v).astype(np.float32)
 
 
-def block_scales(scales, zeros, spec, blocks):
+def block_scales(scales, zeros, spec, blocks, N):
     """Scales and zero points per (output channel, block), from the user's per-group arrays.
 
-    Returns ``(S, Z)``: ``S`` float32 of shape (N, blocks); ``Z`` int64 (``"original"``) or
+    Returns ``(S, Z)``: ``S`` float32 of shape (N, blocks) (a ``"tensor"`` scale is repeated for
+    every channel); ``Z`` int64 (``"original"``) or
     float32 (``"scaled"``) of the same shape, zeros for signed weights or when none are given.
     """
     c = spec.config
@@ -79,7 +80,8 @@ def block_scales(scales, zeros, spec, blocks):
         z = np.zeros_like(s) if z is None else z.astype(np.float32)
     else:
         z = np.zeros(s.shape, dtype=np.int64) if z is None else z.astype(np.int64)
-    return s, np.broadcast_to(z, s.shape)
+    s = np.broadcast_to(s, (N, blocks))
+    return s, np.broadcast_to(z, (N, blocks))
 
 
 def dequant_block(V, xsum, shift, special, s, z, spec):

@@ -99,7 +99,7 @@ def dequant_gemm(x, w, spec, scales, zeros=None, *, ref=False):
     plan = plan_gemm(x.shape[0], w.shape[0], x.shape[1], spec)
     core, shift, special = core_activations(x, spec, plan)
     codes = plan.to_device_k(spec.weight_format.encode(w))
-    S, Z = block_scales(scales, zeros, spec, plan.blocks)
+    S, Z = block_scales(scales, zeros, spec, plan.blocks, w.shape[0])
     Y = None
     for kt, (k0, k1) in enumerate(plan.k_tiles):
         b0, b1 = plan.tile_blocks(kt)

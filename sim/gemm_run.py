@@ -78,7 +78,7 @@ def gemm_job(config, w, x, scales=None, zeros=None, *, pause=None, seed=0):
     raw = afmt.to_bits(x) if afmt.is_float else x.astype(np.int64)
     xp, codes = plan.pad(raw, config.weight_format.encode(w))
     if config.dequant:
-        S, Z = block_scales(scales, zeros, spec, plan.blocks)
+        S, Z = block_scales(scales, zeros, spec, plan.blocks, w.shape[0])
         S, Z = plan.pad_rows(S, config.n), plan.pad_rows(Z, config.n)
     m, n = config.m, config.n
     passes = []
