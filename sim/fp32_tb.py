@@ -5,6 +5,8 @@ input port (same length) and reads the ``o`` port's value for each row from the 
 ``LUTMIX_RESULT``. Each row is applied, the simulator advances 1 ns, and ``o`` is sampled.
 """
 
+__all__ = ["apply_vectors"]
+
 import os
 
 import cocotb
