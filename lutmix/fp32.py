@@ -16,9 +16,12 @@ Every unit rounds to nearest, ties to even (RNE), once, with subnormals and no f
 
 :func:`unpack` and :func:`pack` use only shifts, masks and ``|``, so the same functions work on
 Python integers, NumPy ``uint32`` arrays and Amaranth values: the RTL (``lutmix.rtl.f32_*``) and
-the golden models (:mod:`lutmix.golden.fp32`) both call them. :func:`to_fraction` and
-:func:`round_fraction` define the rounding in exact rational arithmetic; the tests use them
-to check that the golden models round correctly, not just consistently.
+the golden models (:mod:`lutmix.golden.fp32`) both call them.
+
+:func:`to_fraction` and :func:`round_fraction` define the rounding in exact rational
+arithmetic, and ``exact_*`` write each operation out from IEEE 754 with them (one Python
+integer at a time, slow): the tests and the bench use them to check that the golden models
+round correctly, not just consistently.
 """
 
 __all__ = [
@@ -28,7 +31,7 @@ __all__ = [
     "MIN_SUBNORMAL", "MAX_SUBNORMAL", "MIN_NORMAL", "MAX_NORMAL",
     "unpack", "pack", "shift_range",
     "as_bits", "as_float", "is_nan", "canonicalize_nan",
-    "to_fraction", "round_fraction",
+    "to_fraction", "round_fraction", "exact_int_to_f32", "exact_f32_mul", "exact_f32_add",
 ]
 
 from fractions import Fraction
@@ -149,3 +152,49 @@ def round_fraction(value, *, negative=False):
     if e + BIAS >= EXP_MAX:
         return pack(sign, EXP_MAX, 0)
     return pack(sign, e + BIAS, n - (1 << FRAC_BITS))
+
+
+def _kind(bits):
+    exponent, fraction = (bits >> FRAC_BITS) & EXP_MAX, bits & FRAC_MASK
+    if exponent == EXP_MAX:
+        return "nan" if fraction else "inf"
+    return "zero" if exponent == 0 and fraction == 0 else "finite"
+
+
+def exact_int_to_f32(i):
+    """``int -> binary32`` in exact arithmetic: one rounding, ``0 -> +0``."""
+    return round_fraction(Fraction(int(i)))
+
+
+def exact_f32_mul(a, b, shift=0):
+    """``RNE32(a * b * 2**shift)`` for binary32 words, from IEEE 754 in exact arithmetic.
+
+    NaN operands and ``Inf * 0`` give :data:`CANONICAL_NAN`; otherwise the sign is
+    ``sign(a) xor sign(b)``, Inf times anything else is Inf, and the exact finite product is
+    rounded once (to a signed zero if it underflows).
+    """
+    a, b, shift = int(a), int(b), int(shift)
+    ka, kb = _kind(a), _kind(b)
+    negative = bool((a ^ b) >> SIGN_BIT)
+    if "nan" in (ka, kb) or {ka, kb} == {"inf", "zero"}:
+        return CANONICAL_NAN
+    if "inf" in (ka, kb):
+        return NEG_INF if negative else POS_INF
+    return round_fraction(to_fraction(a) * to_fraction(b) * Fraction(2) ** shift,
+                          negative=negative)
+
+
+def exact_f32_add(a, b):
+    """``RNE32(a + b)`` for binary32 words, from IEEE 754 in exact arithmetic.
+
+    NaN operands and ``Inf - Inf`` give :data:`CANONICAL_NAN`; Inf plus anything else is that
+    Inf; an exact zero sum is ``+0`` except ``(-0) + (-0) = -0``.
+    """
+    a, b = int(a), int(b)
+    ka, kb = _kind(a), _kind(b)
+    sa, sb = a >> SIGN_BIT, b >> SIGN_BIT
+    if "nan" in (ka, kb) or (ka == kb == "inf" and sa != sb):
+        return CANONICAL_NAN
+    if "inf" in (ka, kb):
+        return a if ka == "inf" else b
+    return round_fraction(to_fraction(a) + to_fraction(b), negative=bool(sa and sb))

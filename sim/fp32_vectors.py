@@ -8,7 +8,7 @@ exact-arithmetic checks.
 __all__ = [
     "EDGE_MAGNITUDES", "NANS", "edge_values", "edge_pairs",
     "random_bits", "near_one", "close_pairs", "scaled_products",
-    "int_edges", "random_ints",
+    "int_edges", "random_ints", "unit_vectors",
 ]
 
 import itertools
@@ -146,3 +146,31 @@ def random_ints(rng, n, width):
     magnitude = (raw >> (63 - length)) | (np.int64(1) << (length - 1))
     sign = rng.integers(0, 2, size=length.size) == 1
     return np.concatenate([uniform, np.where(sign, -magnitude, magnitude)])
+
+
+def unit_vectors(unit, n, seed, *, width=64, shift_bits=10):
+    """Every edge case of ``unit``, then ``n`` seeded random rows of each kind.
+
+    ``unit`` is ``"int_to_f32"`` (returns ``(i,)``: edges and random integers of ``width``
+    bits), ``"f32_add"`` (``(a, b)``: edge pairs, random bits, near 1.0, close pairs) or
+    ``"f32_mul"`` (``(a, b, shift)``: edge pairs at random shifts, random bits at small shifts,
+    near 1.0, products near the ends of the range).
+    """
+    rng = np.random.default_rng(seed)
+    if unit == "int_to_f32":
+        return (np.concatenate([int_edges(width), random_ints(rng, 2 * n, width)]),)
+    if unit == "f32_add":
+        rows = [edge_pairs(), (random_bits(rng, n), random_bits(rng, n)),
+                (near_one(rng, n), near_one(rng, n)), close_pairs(rng, n)]
+        return tuple(np.concatenate(x) for x in zip(*rows))
+    if unit != "f32_mul":
+        raise ValueError(f"Unit must be 'int_to_f32', 'f32_add' or 'f32_mul', not {unit!r}")
+    lo, hi = fp32.shift_range(shift_bits)
+    a0, b0 = edge_pairs()
+    rows = [(a0, b0, rng.integers(lo, hi + 1, size=a0.size)),
+            (random_bits(rng, n), random_bits(rng, n),
+             np.clip(rng.integers(-40, 41, size=n), lo, hi)),
+            (near_one(rng, n), near_one(rng, n), np.clip(rng.integers(-3, 4, size=n), lo, hi)),
+            scaled_products(rng, n, shift_bits)]
+    return tuple(np.concatenate(x).astype(np.int64 if k == 2 else np.uint32)
+                 for k, x in enumerate(zip(*rows)))

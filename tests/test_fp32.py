@@ -1,5 +1,5 @@
 """Binary32 units in the Amaranth simulator: ``rtl_*`` against the golden ``ref_*`` models,
-and the golden models against exact rational arithmetic (``math_*``)."""
+and the golden models against exact rational arithmetic (``lutmix.fp32.exact_*``)."""
 from fractions import Fraction
 
 import numpy as np
@@ -14,6 +14,9 @@ from lutmix.rtl.f32_add import F32Add
 from lutmix.rtl.f32_mul import F32Mul
 from lutmix.rtl.int_to_f32 import IntToF32
 from lutmix.sim import fp32_vectors as vec
+from lutmix.sim.fp32_run import simulate_vectors
+
+from .conftest import simulators
 
 # ---- the RTL as functions: one simulation loops over every input -------------------------------
 
@@ -47,40 +50,8 @@ def rtl_f32_add(a, b):
     return _run(F32Add(), a=a, b=b)
 
 
-# ---- IEEE 754 written out in exact arithmetic ------------------------------------------------
-
-def _kind(bits):
-    exponent, fraction = (bits >> fp32.FRAC_BITS) & fp32.EXP_MAX, bits & fp32.FRAC_MASK
-    if exponent == fp32.EXP_MAX:
-        return "nan" if fraction else "inf"
-    return "zero" if exponent == 0 and fraction == 0 else "finite"
-
-
-def math_f32_mul(a, b, shift):
-    ka, kb = _kind(a), _kind(b)
-    negative = bool((a ^ b) >> fp32.SIGN_BIT)
-    if "nan" in (ka, kb) or {ka, kb} == {"inf", "zero"}:
-        return fp32.CANONICAL_NAN
-    if "inf" in (ka, kb):
-        return fp32.NEG_INF if negative else fp32.POS_INF
-    exact = fp32.to_fraction(a) * fp32.to_fraction(b) * Fraction(2) ** shift
-    return fp32.round_fraction(exact, negative=negative)
-
-
-def math_f32_add(a, b):
-    ka, kb = _kind(a), _kind(b)
-    sa, sb = a >> fp32.SIGN_BIT, b >> fp32.SIGN_BIT
-    if "nan" in (ka, kb) or (ka == kb == "inf" and sa != sb):
-        return fp32.CANONICAL_NAN
-    if "inf" in (ka, kb):
-        return a if ka == "inf" else b
-    exact = fp32.to_fraction(a) + fp32.to_fraction(b)
-    # an exact zero sum is +0 under round to nearest, except (-0) + (-0)
-    return fp32.round_fraction(exact, negative=bool(sa and sb))
-
-
-def math_int_to_f32(i):
-    return fp32.round_fraction(Fraction(int(i)))
+def _finite(bits):
+    return (bits & fp32.EXP_MASK) != fp32.EXP_MASK
 
 
 def _mismatches(got, expected, *inputs):
@@ -113,7 +84,7 @@ def add_operands(seed=1, n=3000):
     return a, b
 
 
-def mul_operands(shift_bits, seed=2, n=2000):
+def mul_operands(shift_bits, seed=2, n=1500):
     rng = np.random.default_rng(seed + shift_bits)
     lo, hi = fp32.shift_range(shift_bits)
     a0, b0 = vec.edge_pairs()
@@ -155,7 +126,7 @@ def int_operands(width, seed=3, n=1500):
     return np.concatenate([vec.int_edges(width), vec.random_ints(rng, n, width)])
 
 
-# ---- golden models against exact arithmetic -----------------------------------------------------
+# ---- golden models against IEEE 754 in exact arithmetic (lutmix.fp32.exact_*) ----------------
 
 def test_round_fraction_definition():
     # the exact rounding itself, on values whose binary32 neighbours are known
@@ -171,26 +142,27 @@ def test_round_fraction_definition():
     assert fp32.round_fraction(2 ** 128 - 2 ** 103 - 1) == fp32.MAX_NORMAL
     assert fp32.round_fraction(0, negative=True) == fp32.NEG_ZERO
     for bits in vec.edge_values().tolist():
-        if _kind(bits) in ("finite", "zero"):
+        if _finite(bits):
             assert fp32.round_fraction(fp32.to_fraction(bits), negative=bits >> 31) == bits
 
 
 def test_ref_int_to_f32_is_correct_rounding():
     i = np.concatenate([vec.int_edges(64), vec.random_ints(np.random.default_rng(4), 3000, 64),
                         vec.int_edges(32)])
-    expected = [math_int_to_f32(v) for v in i.tolist()]
+    expected = [fp32.exact_int_to_f32(v) for v in i.tolist()]
     assert _mismatches(ref_int_to_f32(i), expected, i) == ([], 0)
 
 
-def test_ref_f32_mul_is_correct_rounding():
-    a, b, s = mul_operands(10)
-    expected = [math_f32_mul(*v) for v in zip(a.tolist(), b.tolist(), s.tolist())]
+@pytest.mark.parametrize("shift_bits", [1, 10])
+def test_ref_f32_mul_is_correct_rounding(shift_bits):
+    a, b, s = mul_operands(shift_bits)
+    expected = [fp32.exact_f32_mul(*v) for v in zip(a.tolist(), b.tolist(), s.tolist())]
     assert _mismatches(ref_f32_mul(a, b, s), expected, a, b, s) == ([], 0)
 
 
 def test_ref_f32_add_is_correct_rounding():
     a, b = add_operands()
-    expected = [math_f32_add(*v) for v in zip(a.tolist(), b.tolist())]
+    expected = [fp32.exact_f32_add(*v) for v in zip(a.tolist(), b.tolist())]
     assert _mismatches(ref_f32_add(a, b), expected, a, b) == ([], 0)
 
 
@@ -273,6 +245,13 @@ def test_adder_and_converter_have_no_multiplier(component):
     assert "$mul" not in rtlil.convert(component())
 
 
+def test_generation_is_deterministic():
+    for build in (IntToF32, F32Add, F32Mul):
+        kwargs = {IntToF32: {"width": 40}, F32Add: {},
+                  F32Mul: {"shift_bits": 10, "multiplier": "shiftadd"}}[build]
+        assert rtlil.convert(build(**kwargs)) == rtlil.convert(build(**kwargs))
+
+
 def test_ports():
     dut = F32Mul(shift_bits=6, multiplier="native")
     assert (len(dut.a), len(dut.b), len(dut.o)) == (32, 32, 32)
@@ -311,3 +290,37 @@ def test_keyword_only():
         IntToF32(8)
     with pytest.raises(TypeError):
         F32Mul(4, "native")
+
+
+# ---- the generated Verilog on Verilator and Icarus ----------------------------------------------
+
+VERILOG_UNITS = {
+    # name: (component, vector kind, input ports, golden model)
+    "int_to_f32": (lambda: IntToF32(width=64), "int_to_f32", ("i",), ref_int_to_f32),
+    "f32_add": (F32Add, "f32_add", ("a", "b"), ref_f32_add),
+    "f32_mul_native": (lambda: F32Mul(shift_bits=10, multiplier="native"), "f32_mul",
+                       ("a", "b", "shift"), ref_f32_mul),
+    "f32_mul_shiftadd": (lambda: F32Mul(shift_bits=10, multiplier="shiftadd"), "f32_mul",
+                         ("a", "b", "shift"), ref_f32_mul),
+}
+
+
+def _check_verilog(unit, sim, n, seed, sim_cache, tmp_path):
+    build, kind, ports, ref = VERILOG_UNITS[unit]
+    inputs = vec.unit_vectors(kind, n, seed)
+    got = simulate_vectors(build(), f"lutmix_{unit}", sim=sim, cache_dir=sim_cache,
+                           workdir=tmp_path, **dict(zip(ports, inputs)))
+    assert _mismatches(got, ref(*inputs), *inputs) == ([], 0)
+
+
+@pytest.mark.parametrize("sim", simulators())
+@pytest.mark.parametrize("unit", ["int_to_f32", "f32_add", "f32_mul_shiftadd"])
+def test_verilog(unit, sim, sim_cache, tmp_path):
+    # edge cases and random vectors through the generated Verilog (Yosys' conversion included)
+    _check_verilog(unit, sim, 1000 if sim == "verilator" else 200, 6, sim_cache, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", list(VERILOG_UNITS))
+def test_verilog_long(unit, sim_cache, tmp_path):
+    _check_verilog(unit, "verilator", 250_000, 7, sim_cache, tmp_path)
