@@ -24,7 +24,11 @@ __all__ = ["block_scales", "dequant_block", "accumulate", "canonical_nan", "CANO
 
 import numpy as np
 
-CANONICAL_NAN = np.uint32(0x7FC00000).view(np.float32)
+from lutmix import fp32
+
+from .fp32 import ref_f32_add, ref_f32_mul, ref_int_to_f32
+
+CANONICAL_NAN = np.uint32(fp32.CANONICAL_NAN).view(np.float32)
 
 
 def canonical_nan(y):
@@ -34,32 +38,21 @@ def canonical_nan(y):
     return y
 
 
-def _f32(a):
-    """Round an exactly computed float64 array to binary32, nearest even."""
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        return np.asarray(a, dtype=np.float64).astype(np.float32)
-
-
 def _int_to_f32(t):
-    # |t| < 2**53, so float64 holds it exactly and the cast to float32 rounds once
-    return _f32(np.asarray(t, dtype=np.int64).astype(np.float64))
+    return ref_int_to_f32(np.asarray(t, dtype=np.int64))
 
 
 def _mul(a, b, shift):
-    """RNE32(a * b * 2**shift): the float64 product of two binary32 values is exact, and the
-    power of two stays far inside float64's range."""
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        exact = (np.asarray(a, dtype=np.float64) * np.asarray(b, dtype=np.float64)
-                 * np.ldexp(1.0, np.asarray(shift, dtype=np.int64)))
-    return _f32(exact)
+    """RNE32(a * b * 2**shift) on binary32 words (one rounding of the exact value)."""
+    a, b, shift = np.broadcast_arrays(a, b, np.asarray(shift, dtype=np.int64))
+    return ref_f32_mul(a, b, shift)
 
 
 def accumulate(y, v):
-    """``RNE32(y + v)``, or ``v`` for the first block (``y is None``)."""
+    """``RNE32(y + v)`` of float32 arrays, or ``v`` for the first block (``y is None``)."""
     if y is None:
         return v
-    with np.errstate(over="ignore", invalid="ignore"):
-        return (y + v).astype(np.float32)
+    return fp32.as_float(ref_f32_add(fp32.as_bits(y), fp32.as_bits(v)))
 
 
 def block_scales(scales, zeros, spec, blocks, N):
@@ -88,13 +81,15 @@ def dequant_block(V, xsum, shift, special, s, z, spec):
     """One block's contribution ``v`` (M, N) from ``V`` (M, N), ``xsum``/``shift``/``special``
     (M,), ``s`` and ``z`` (N,)."""
     shift = np.asarray(shift)[:, None]
+    s_bits = fp32.as_bits(np.asarray(s, dtype=np.float32))[None, :]
     if spec.config.zero_point == "scaled" and spec.has_zeros:
-        v1 = _mul(s[None, :], _int_to_f32(V), shift)
-        v2 = _mul(z[None, :], _int_to_f32(xsum)[:, None], shift)
-        with np.errstate(over="ignore", invalid="ignore"):
-            v = (v1 - v2).astype(np.float32)
+        z_bits = fp32.as_bits(np.asarray(z, dtype=np.float32))[None, :]
+        v1 = _mul(s_bits, _int_to_f32(V), shift)
+        v2 = _mul(z_bits, _int_to_f32(xsum)[:, None], shift)
+        v = ref_f32_add(v1, v2 ^ np.uint32(fp32.SIGN_MASK))
     else:
         t = V - z[None, :].astype(np.int64) * xsum[:, None]
-        v = _mul(s[None, :], _int_to_f32(t), shift)
+        v = _mul(s_bits, _int_to_f32(t), shift)
+    v = fp32.as_float(v).copy()
     v[np.asarray(special, dtype=bool)] = np.nan
     return v
