@@ -7,7 +7,7 @@ and a waveform of the run.
 """
 
 __all__ = ["VectorResult", "VerifyReport", "verify", "gemm_vectors", "write_junit",
-           "VERIFIERS"]
+           "VERIFIERS", "verify_gelu"]
 
 import time
 from dataclasses import dataclass, field
@@ -43,6 +43,7 @@ class VerifyReport:
     waves: Path | None = None
     workdir: Path | None = None
     seconds: float = 0.0
+    detail: str = ""
 
     @property
     def passed(self):
@@ -147,7 +148,13 @@ def verify_gemm(config, *, vectors, seed, sim, waves, workdir, cache_dir, verilo
     return report
 
 
-VERIFIERS = {"gemm": verify_gemm}
+def verify_gelu(config, **kwargs):
+    """Verify the GELU / SiLU unit; see :func:`lutmix.sim.gelu_verify.verify_gelu`."""
+    from .gelu_verify import verify_gelu as run      # it imports this module's classes
+    return run(config, **kwargs)
+
+
+VERIFIERS = {"gemm": verify_gemm, "gelu": verify_gelu}
 
 
 def verify(config, *, vectors=32, seed=0, sim="verilator", waves=False, workdir, cache_dir=None,
