@@ -150,7 +150,8 @@ def verify_gemm(config, *, vectors, seed, sim, waves, workdir, cache_dir, verilo
 
 def verify_gelu(config, **kwargs):
     """Verify the GELU / SiLU unit; see :func:`lutmix.sim.gelu_verify.verify_gelu`."""
-    from .gelu_verify import verify_gelu as run      # it imports this module's classes
+    # imported here: gelu_verify imports this module's report classes
+    from .gelu_verify import verify_gelu as run
     return run(config, **kwargs)
 
 
