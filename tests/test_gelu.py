@@ -81,6 +81,25 @@ def test_rtl_equals_reference_in_amaranth(function, method, lanes):
     assert np.array_equal(rtl_gelu(config, x, seed=lanes), ref_gelu(x, spec))
 
 
+@pytest.mark.parametrize("kwargs", [
+    # clamps only: no input needs the polynomial, a one-entry table
+    dict(method="pwq", input_bits=16, in_frac_bits=15, out_bits=16, out_frac_bits=0),
+    # integer inputs, outputs in [-1, 1): two-input segments
+    dict(method="pwq", function="silu", input_bits=16, in_frac_bits=0, out_bits=16,
+         out_frac_bits=15),
+    dict(method="ibert", input_bits=16, in_frac_bits=0, out_bits=16, out_frac_bits=15),
+    dict(method="rom", input_bits=10, in_frac_bits=0, out_bits=16, out_frac_bits=15, lanes=5),
+], ids=["pwq-clamps-only", "pwq-integer-in", "ibert-integer-in", "rom-10bit-5lanes"])
+def test_rtl_equals_reference_at_extreme_scales(kwargs):
+    config = GeluConfig(**kwargs)
+    spec = gelu_spec(config)
+    x = spec.inputs
+    if x.size > 1024:                       # both ends and a sample between
+        x = np.concatenate([x[:200], x[-200:], np.random.default_rng(0).choice(x, 600)])
+    x = np.concatenate([x, x[:-len(x) % config.lanes]])
+    assert np.array_equal(rtl_gelu(config, x), ref_gelu(x, spec))
+
+
 def test_constructor_checks_its_config():
     with pytest.raises(TypeError, match=r"^config must be a GeluConfig, not 3$"):
         Gelu(3)
