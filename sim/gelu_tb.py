@@ -12,6 +12,8 @@ Runs inside the simulator. The host passes a :class:`~lutmix.sim.gelu_job.GeluJo
   in order, so a lost, duplicated, reordered or misframed word fails.
 """
 
+__all__ = ["GeluTB", "gelu_job"]
+
 import json
 import logging
 import os

@@ -33,6 +33,7 @@ from lutmix.sim.tools import icarus_available
 from lutmix.sim.verify import verify
 
 from .conftest import simulators
+from .test_golden_gelu import BOUND, FLOAT_SLACK, float_lsb, ibert_float
 
 
 def rtl_gelu(config, words, *, stall=0.3, seed=0):
@@ -126,6 +127,18 @@ RTL_CONFIGS = {
 }
 VECTORS = 24
 ICARUS_SAMPLE = 4096
+
+
+@pytest.mark.parametrize("name", list(RTL_CONFIGS))
+def test_golden_within_bound_on_every_input(name):
+    # the other half of the exhaustive check of each matrix config: golden vs float64
+    spec = gelu_spec(RTL_CONFIGS[name])
+    x = spec.inputs
+    y = gelu(x, spec)
+    if spec.method == "ibert":      # no bound of its own: I-BERT's result, rounded
+        assert np.abs(y - ibert_float(spec, x)).max() <= 0.5 + 2 ** -6 + FLOAT_SLACK
+    else:
+        assert np.abs(y - float_lsb(spec, x)).max() <= BOUND[spec.method] + FLOAT_SLACK
 
 
 def check_report(report):
