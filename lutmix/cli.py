@@ -96,6 +96,49 @@ def cmd_run_gemm(args):
     return 0
 
 
+def cmd_run_gelu(args):
+    from .gelu_math import gelu_spec, reference_lsb
+    from .operands import load_npy
+    from .sim.gelu_run import check_gelu_input, run_gelu
+    config = load_config(args.config)
+    cfg = config.require("gelu", args.config)
+    x = load_npy(args.input, "input words")
+    if args.output.suffix != ".npy":
+        raise InputError(f"{args.output}: the output must be a .npy file")
+    raw = args.output.with_suffix(".raw.npy") if args.raw else None
+    x = check_gelu_input(x, cfg, str(args.input))
+    spec = gelu_spec(cfg)
+    with tempfile.TemporaryDirectory(prefix="lutmix-run-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        run = run_gelu(cfg, x, sim=args.sim, waves=args.waves, workdir=workdir,
+                       cache_dir=args.cache)
+        if args.waves and run.sim.waves is not None and args.workdir is None:
+            keep = args.output.with_suffix(run.sim.waves.suffix)
+            os.replace(run.sim.waves, keep)
+            print(f"waveform: {keep}")
+    _atomic_save(args.output, run.y)
+    print(f"Y = {spec.function}(X): {x.size} words of shape {x.shape} -> float64, "
+          f"wrote {args.output}")
+    if raw is not None:
+        _atomic_save(raw, run.words.astype(f"int{spec.out_lane_bits}"))
+        print(f"output words: int{spec.out_lane_bits} ({spec.out_bits}-bit, "
+              f"{spec.out_frac} fraction bits), wrote {raw}")
+    err = np.abs(run.words - reference_lsb(spec, x))
+    print(f"unit {spec.function} {spec.method}, int{spec.in_bits} (frac {spec.in_frac}) -> "
+          f"int{spec.out_bits} (frac {spec.out_frac}), {spec.lanes} lanes, {args.sim}")
+    print(f"cycles {run.cycles} for {run.beats} beats: {run.words_per_cycle:.2f} words per "
+          f"cycle, latency {spec.latency}")
+    print(f"error vs float64 {spec.function} on these inputs: max {err.max():.3f} LSB, "
+          f"mean {err.mean():.3f} LSB (1 LSB = 2**-{spec.out_frac})")
+    if not run.golden_ok:
+        print(f"lutmix: error: {run.frames - run.matched} of {run.frames} frames differ from "
+              f"the golden model; see {run.sim.workdir}", file=sys.stderr)
+        return 1
+    print(f"golden model: bit-exact ({run.frames} frame{'s' if run.frames > 1 else ''}, "
+          f"{x.size} words)")
+    return 0
+
+
 def _print_failure(report):
     v = report.failed[0] if report.failed else None
     if v is not None:
@@ -124,6 +167,8 @@ def cmd_verify(args):
         status = "PASS" if r.passed else "FAIL"
         print(f"{r.unit}: {status} {len(r.vectors) - len(r.failed)}/{len(r.vectors)} vectors "
               f"({args.sim}, seed {r.seed}, random stalls, {r.seconds:.1f} s)")
+        if r.detail:
+            print(f"  {r.detail}")
         if not r.passed:
             ok = False
             _print_failure(r)
@@ -163,6 +208,11 @@ def cmd_config(args):
     if args.name is None:
         for name, cfg in PRESETS.items():
             g = cfg.gemm
+            if g is None:
+                print(f"{name:14s} " + "; ".join(
+                    f"{section}: " + ", ".join(f"{k} {v}" for k, v in values.items())
+                    for section, values in cfg.to_dict().items()))
+                continue
             print(f"{name:14s} gemm: {g.engine} {g.weight} x {g.activation}, m{g.m} n{g.n} "
                   f"k{g.k}, planes/cycle {g.planes_per_cycle}, max_k {g.max_k}")
         return 0
@@ -213,6 +263,18 @@ def build_parser():
                    help="keep the simulation's files here")
     _add_sim(q)
     q.set_defaults(func=cmd_run_gemm)
+    q = run_sub.add_parser("gelu", help="Y = GELU(X) or SiLU(X) on the GELU / SiLU unit")
+    q.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
+    q.add_argument("--input", type=Path, required=True, metavar="X.npy",
+                   help="integer array of any shape holding input_bits words")
+    q.add_argument("-o", "--output", type=Path, required=True, metavar="Y.npy",
+                   help="float64: the exact real values of the output words")
+    q.add_argument("--raw", action="store_true",
+                   help="also write the output words (int8 or int16) to Y.raw.npy")
+    q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
+                   help="keep the simulation's files here")
+    _add_sim(q)
+    q.set_defaults(func=cmd_run_gelu)
 
     p = sub.add_parser("verify", help="run the cocotb regression on a config")
     p.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")

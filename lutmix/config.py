@@ -18,7 +18,7 @@ prefixes that line with the file and section, e.g. ``cfg.toml: [gemm] k must be 
 """
 
 __all__ = [
-    "GemmConfig", "Config", "PRESETS", "SECTIONS",
+    "GemmConfig", "GeluConfig", "Config", "PRESETS", "SECTIONS",
     "preset", "load_config", "parse_config",
 ]
 
@@ -31,6 +31,9 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .formats import activation_format, weight_format
+from .gelu_math import FUNCTIONS as GELU_FUNCTIONS
+from .gelu_math import METHODS as GELU_METHODS
+from .gelu_math import ROM_MAX_BITS, resolve_method
 
 ENGINES = ("lut", "shiftadd", "mac")
 GROUP_SIZES = (32, 64, 128, "channel", "tensor")
@@ -51,6 +54,15 @@ def _check_choice(name, value, choices):
     if isinstance(value, bool) or value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
+
+
+def _check_frac(name, value, bits_name, bits):
+    """Fraction bits of a ``bits``-wide word: 0 to ``bits - 1``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer from 0 to {bits - 1}, not {value!r}")
+    if not 0 <= value < bits:
+        raise ValueError(f"{name} must be an integer from 0 to {bits - 1} (less than "
+                         f"{bits_name} = {bits}), not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -190,7 +202,60 @@ class GemmConfig:
         return d
 
 
-SECTIONS = {"gemm": GemmConfig}
+@dataclass(frozen=True)
+class GeluConfig:
+    """A pointwise GELU or SiLU unit; see :mod:`lutmix.gelu_math` for the arithmetic.
+
+    Parameters
+    ----------
+    function : str
+        ``"gelu"`` (the erf form) or ``"silu"``.
+    input_bits : int
+        Width of a signed input word, 8 to 16; its real value is ``x / 2**in_frac_bits``.
+    in_frac_bits : int
+        Fraction bits of the input, 0 to ``input_bits - 1``.
+    out_bits : int
+        Width of a signed output word, 8 to 16; results outside its range saturate.
+    out_frac_bits : int
+        Fraction bits of the output, 0 to ``out_bits - 1``.
+    lanes : int
+        Words per cycle (per stream beat), 1 to 64.
+    method : str
+        ``"rom"`` (correctly rounded table, inputs up to 10 bits), ``"pwq"`` (piecewise
+        quadratic, within 1 LSB), ``"ibert"`` (I-BERT's i-GELU, a baseline) or ``"auto"``
+        (``rom`` up to 10-bit inputs, else ``pwq``).
+    """
+    function: str = "gelu"
+    input_bits: int = 8
+    in_frac_bits: int = 4
+    out_bits: int = 8
+    out_frac_bits: int = 4
+    lanes: int = 1
+    method: str = "auto"
+
+    def __post_init__(self):
+        _check_choice("function", self.function, GELU_FUNCTIONS)
+        _check_int("input_bits", self.input_bits, 8, 16)
+        _check_frac("in_frac_bits", self.in_frac_bits, "input_bits", self.input_bits)
+        _check_int("out_bits", self.out_bits, 8, 16)
+        _check_frac("out_frac_bits", self.out_frac_bits, "out_bits", self.out_bits)
+        _check_int("lanes", self.lanes, 1, 64)
+        _check_choice("method", self.method, GELU_METHODS)
+        if self.method == "rom" and self.input_bits > ROM_MAX_BITS:
+            raise ValueError(f"method 'rom' needs input_bits <= {ROM_MAX_BITS} (one table entry "
+                             f"per input), not {self.input_bits}; use 'pwq' or 'auto'")
+
+    @property
+    def resolved_method(self):
+        """``method``, with ``auto`` replaced by what it picks."""
+        return resolve_method(self)
+
+    def to_dict(self):
+        """The section's keys and values, as written to TOML or JSON."""
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {"gemm": GemmConfig, "gelu": GeluConfig}
 
 
 @dataclass(frozen=True)
@@ -201,8 +266,11 @@ class Config:
     ----------
     gemm : GemmConfig or None
         The mpGEMM engine.
+    gelu : GeluConfig or None
+        The GELU / SiLU unit.
     """
     gemm: GemmConfig | None = None
+    gelu: GeluConfig | None = None
 
     def __post_init__(self):
         for name, cls in SECTIONS.items():
@@ -341,6 +409,23 @@ PRESETS = {
     # A few seconds to build and simulate: for trying things out.
     "tiny": _gemm(weight="int2", m=1, n=4, k=2, max_k=64),
 }
+
+
+def _gelu(**kwargs):
+    return Config(gelu=GeluConfig(**kwargs))
+
+
+PRESETS.update({
+    # int8 in and out at scale 1/16 (range +-8): the setting of findings.md's GELU table
+    "gelu8": _gelu(function="gelu", lanes=4),
+    "silu8": _gelu(function="silu", lanes=4),
+    "gelu8-ibert": _gelu(function="gelu", lanes=4, method="ibert"),
+    # int16 in and out at scale 1/4096 (range +-8): piecewise quadratic
+    "gelu16": _gelu(function="gelu", input_bits=16, in_frac_bits=12, out_bits=16,
+                    out_frac_bits=12, lanes=4),
+    "silu16": _gelu(function="silu", input_bits=16, in_frac_bits=12, out_bits=16,
+                    out_frac_bits=12, lanes=4),
+})
 
 
 def preset(name):

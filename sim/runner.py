@@ -33,6 +33,15 @@ VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN"]
 # -g2012 for Icarus) initializes without an event, so a block whose inputs never change would
 # hold X forever; Amaranth's output is plain Verilog-2005 (the later -g flag wins).
 ICARUS_ARGS = ["-g2005"]
+ICARUS_DUMP = """module lutmix_iverilog_dump;
+  reg [8*1024:1] path;
+  initial begin
+    if ($value$plusargs("dumpfile_path=%s", path)) $dumpfile(path);
+    else $dumpfile("{top}.fst");
+    $dumpvars(0, {top});
+  end
+endmodule
+"""
 
 
 def default_cache_dir():
@@ -138,12 +147,21 @@ def build(verilog_text, top, *, sim="verilator", waves=False, cache_dir=None):
         build_dir.mkdir(parents=True, exist_ok=True)
         source = build_dir / f"{top}.v"
         source.write_text(verilog_text)
+        sources, build_args = [source], list(VERILATOR_ARGS)
+        if sim == "icarus":
+            build_args = list(ICARUS_ARGS)
+            if waves:
+                # cocotb's own dump module is SystemVerilog; this one is Verilog-2005
+                dump = build_dir / "lutmix_iverilog_dump.v"
+                dump.write_text(ICARUS_DUMP.format(top=top))
+                sources.append(dump)
+                build_args += ["-s", "lutmix_iverilog_dump"]
         log = build_dir / "build.log"
         try:
             runner.build(
-                sources=[source], hdl_toplevel=top, build_dir=build_dir, always=True,
-                timescale=TIMESCALE, waves=waves, log_file=log,
-                build_args=VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS,
+                sources=sources, hdl_toplevel=top, build_dir=build_dir, always=True,
+                timescale=TIMESCALE, waves=waves and sim != "icarus", log_file=log,
+                build_args=build_args,
             )
         except (RuntimeError, SystemExit):
             raise ToolError(f"{sim}: building {top} failed; see {log}") from None

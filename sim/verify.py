@@ -7,7 +7,7 @@ and a waveform of the run.
 """
 
 __all__ = ["VectorResult", "VerifyReport", "verify", "gemm_vectors", "write_junit",
-           "VERIFIERS"]
+           "VERIFIERS", "verify_gelu"]
 
 import time
 from dataclasses import dataclass, field
@@ -43,6 +43,7 @@ class VerifyReport:
     waves: Path | None = None
     workdir: Path | None = None
     seconds: float = 0.0
+    detail: str = ""
 
     @property
     def passed(self):
@@ -212,7 +213,14 @@ def verify_gemm(config, *, vectors, seed, sim, waves, workdir, cache_dir, verilo
     return report
 
 
-VERIFIERS = {"gemm": verify_gemm}
+def verify_gelu(config, **kwargs):
+    """Verify the GELU / SiLU unit; see :func:`lutmix.sim.gelu_verify.verify_gelu`."""
+    # imported here: gelu_verify imports this module's report classes
+    from .gelu_verify import verify_gelu as run
+    return run(config, **kwargs)
+
+
+VERIFIERS = {"gemm": verify_gemm, "gelu": verify_gelu}
 
 
 def verify(config, *, vectors=32, seed=0, sim="verilator", waves=False, workdir, cache_dir=None,
