@@ -170,3 +170,46 @@ def test_errors_have_no_traceback(tmp_path):
     assert out.stderr == f"lutmix: error: {bad}: [gemm] k must be an integer from 2 to 5, " \
                          f"not 9\n"
     assert not (tmp_path / "o").exists()
+
+
+DEQUANT = ('[gemm]\nweight = "{weight}"\nactivation = "{act}"\nm = 1\nn = 4\nk = 4\n'
+           'max_k = 64\ngroup_size = 32\n')
+
+
+@pytest.mark.parametrize("case,message", [
+    ("nan-scale", "S.npy: scale nan at index (1, 1) is not finite"),
+    ("inf-scale", "S.npy: scale inf at index (0, 0) is not finite"),
+    ("scale-shape", "S.npy: shape must be (3, 2) (N = 3 by 2 groups of 32), not (3, 3)"),
+    ("no-scales", "cfg.toml: group_size 32 needs --scales S.npy, shape (N, groups)"),
+    ("k-groups", "X.npy: K = 60 is not a multiple of group_size 32"),
+    ("signed-zeros", "Z.npy: zero points are for unsigned weights; int4 weights are signed"),
+    ("x-fp16", "X.npy: dtype must be float16 for fp16 activations, not float32"),
+    ("x-bf16", "X.npy: value 0.10000000149011612 at index (0, 0) is not exactly representable "
+               "in bfloat16"),
+])
+def test_run_gemm_bad_dequant_input(tmp_path, capsys, case, message):
+    weight = "int4" if case == "signed-zeros" else "uint4"
+    act = "bf16" if case == "x-bf16" else "fp16"
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(DEQUANT.format(weight=weight, act=act))
+    kk = 60 if case == "k-groups" else 64
+    w = np.zeros((3, kk), dtype=np.int8 if weight == "int4" else np.uint8)
+    x = np.zeros((2, kk), dtype=np.float32 if case in ("x-fp16", "x-bf16") else np.float16)
+    if case == "x-bf16":
+        x[0, 0] = 0.1
+    s = np.ones((3, 3 if case == "scale-shape" else 2), dtype=np.float16)
+    if case == "nan-scale":
+        s[1, 1] = np.nan
+    if case == "inf-scale":
+        s[0, 0] = np.inf
+    argv = ["run", "gemm", cfg, "--weights", npy(tmp_path, "W.npy", w),
+            "--acts", npy(tmp_path, "X.npy", x)]
+    if case != "no-scales":
+        argv += ["--scales", npy(tmp_path, "S.npy", s)]
+    if case == "signed-zeros":
+        argv += ["--zeros", npy(tmp_path, "Z.npy", np.zeros((3, 2), dtype=np.int64))]
+    out = tmp_path / "Y.npy"
+    assert run_cli(*argv, "-o", out) == 2
+    err = capsys.readouterr().err
+    assert err == f"lutmix: error: {tmp_path}/{message}\n"
+    assert not out.exists()
