@@ -408,6 +408,15 @@ PRESETS = {
     "ice40-w2a8": _gemm(weight="int2", m=1, n=8, k=4, max_k=512),
     # A few seconds to build and simulate: for trying things out.
     "tiny": _gemm(weight="int2", m=1, n=4, k=2, max_k=64),
+    # The other engines at W4A8: MixPE-style shift-add, and the multiplier baseline.
+    "w4a8-shiftadd": _gemm(engine="shiftadd", weight="int4"),
+    "w4a8-mac": _gemm(engine="mac", weight="int4"),
+    # GPTQ-style uint4 with zero points in groups of 128 (fp32 output), per engine.
+    "u4g128-a8": _gemm(weight="uint4", group_size=128),
+    "u4g128-fp16": _gemm(weight="uint4", activation="fp16", group_size=128),
+    "u4g128-fp16-shiftadd": _gemm(engine="shiftadd", weight="uint4", activation="fp16",
+                                  group_size=128),
+    "u4g128-fp16-mac": _gemm(engine="mac", weight="uint4", activation="fp16", group_size=128),
 }
 
 
