@@ -32,8 +32,8 @@ class FpAlign(wiring.Component):
     ``shift`` and whether the row's block held a NaN or an infinity. Two banks let one block
     fill while the other drains.
 
-    Throughput: one beat per cycle in and out. Latency: a block's first beat leaves two
-    cycles after its last beat arrived.
+    Throughput: one beat per cycle in and out, sustained over back-to-back blocks. Latency: a
+    block's first beat leaves one cycle after its last beat arrived.
 
     Parameters
     ----------
@@ -124,10 +124,15 @@ class FpAlign(wiring.Component):
         fetch = Signal()
         handshake = Signal()
         # a fetch needs the output free, so a bank's last beat has been handed off (and the
-        # bank freed) before the other bank's beats are fetched after it
+        # bank freed) before the other bank's beats are fetched after it. A bank may be
+        # fetched from in the cycle its last beat is written (its first beat is already in
+        # the memory, and its maximum is registered with that write), so blocks streaming
+        # in at one beat a cycle leave with no bubble.
+        ready_now = Signal()
+        m.d.comb += ready_now.eq(block_done & (wbank == fbank) if depth > 1 else 0)
         m.d.comb += [
             handshake.eq(self.o.valid & self.o.ready),
-            fetch.eq((~self.o.valid | handshake) & full.bit_select(fbank, 1)),
+            fetch.eq((~self.o.valid | handshake) & (full.bit_select(fbank, 1) | ready_now)),
             rp.addr.eq(Mux(fbank, depth, 0) + fidx),
             rp.en.eq(fetch),
         ]
