@@ -82,9 +82,11 @@ def test_signed_weights_without_zero_points(engine, weight, sim_cache, tmp_path)
 
 
 @pytest.mark.parametrize("sim", simulators())
-@pytest.mark.parametrize("act,zp", [("fp16", "scaled"), ("int8", "original")])
-def test_both_simulators(act, zp, sim, sim_cache, tmp_path):
-    config = Config(gemm=dequant_config("lut", act, 32, zp))
+@pytest.mark.parametrize("case", [c for c in hardware_cases() if c[0] == "lut" and c[1] in
+                                  ("int8", "fp16")], ids=lambda c: c[1])
+def test_both_simulators(case, sim, sim_cache, tmp_path):
+    # the Verilator builds are the pairwise cases'; Icarus adds its own
+    config = Config(gemm=dequant_config(*case))
     (report,) = verify(config, vectors=10, seed=7, sim=sim, workdir=tmp_path,
                        cache_dir=sim_cache)
     assert report.passed, (report.failed[:1], report.stream_errors)
@@ -92,13 +94,17 @@ def test_both_simulators(act, zp, sim, sim_cache, tmp_path):
 
 def test_run_gemm_with_scales_any_shape(sim_cache, tmp_path):
     # M, N not multiples of the tile; K spanning two K-tiles; fp16 activations with zeros
-    config = dequant_config("shiftadd", "fp16", 64, "original")
+    (case,) = [c for c in hardware_cases() if c[:2] == ("shiftadd", "fp16")]   # its build
+    config = dequant_config(*case)
+    group = config.group_size
     rng = np.random.default_rng(9)
     M, N, K = 3, 5, 320
     x = rng.standard_normal((M, K)).astype(np.float16)
-    w = rng.integers(0, 16, size=(N, K))
-    s = rng.uniform(0.01, 0.1, size=(N, K // 64)).astype(np.float16)
-    z = rng.integers(0, 16, size=(N, K // 64))
+    w = rng.integers(0, 1 << config.weight_format.bits, size=(N, K))
+    s = rng.uniform(0.01, 0.1, size=(N, K // group)).astype(np.float16)
+    z = rng.integers(0, 1 << config.weight_format.bits, size=(N, K // group))
+    if config.zero_point == "scaled":
+        z = (s * rng.uniform(0, 3, size=z.shape)).astype(np.float16)
     run = run_gemm(config, w, x, s, z, sim="verilator", workdir=tmp_path, cache_dir=sim_cache)
     expect = dequant_gemm(x, w, gemm_spec(config), s, z)
     assert run.y.dtype == np.float32
@@ -107,13 +113,15 @@ def test_run_gemm_with_scales_any_shape(sim_cache, tmp_path):
 
 
 def test_run_gemm_bf16_tensor_scale(sim_cache, tmp_path):
-    config = dequant_config("mac", "bf16", "tensor", "original", "int4")
+    (case,) = [c for c in whole_k_cases() if c[:3] == ("mac", "bf16", "tensor")]  # its build
+    config = dequant_config(*case)
     rng = np.random.default_rng(10)
     x = rng.standard_normal((2, 200)).astype(ml_dtypes.bfloat16).astype(np.float32)
-    w = rng.integers(-8, 8, size=(4, 200))
+    w = rng.integers(0, 1 << config.weight_format.bits, size=(4, 200))
     s = np.array([[0.03125]], dtype=np.float32)
-    run = run_gemm(config, w, x, s, sim="verilator", workdir=tmp_path, cache_dir=sim_cache)
-    expect = dequant_gemm(x, w, gemm_spec(config), s)
+    z = np.array([[3]]) if config.zero_point == "original" else np.array([[0.25]], np.float32)
+    run = run_gemm(config, w, x, s, z, sim="verilator", workdir=tmp_path, cache_dir=sim_cache)
+    expect = dequant_gemm(x, w, gemm_spec(config), s, z)
     assert np.array_equal(run.y.view(np.uint32), expect.view(np.uint32))
 
 

@@ -28,6 +28,7 @@ SHAPES = {
                                         max_k=100),
 }
 VECTORS = {"verilator": 24, "icarus": 12}
+ACTS = ["int8", "int16"]
 
 
 def gemm_config(weight, activation, shape):
@@ -35,18 +36,56 @@ def gemm_config(weight, activation, shape):
     return GemmConfig(weight=weight, activation=activation, **SHAPES[shape](bits))
 
 
-@pytest.mark.parametrize("sim", simulators())
-@pytest.mark.parametrize("shape", list(SHAPES))
-@pytest.mark.parametrize("activation", ["int8", "int16"])
-@pytest.mark.parametrize("weight", list(WEIGHT_FORMATS))
-def test_engine_matches_golden_under_stalls(weight, activation, shape, sim, sim_cache,
-                                            tmp_path):
+def default_cases():
+    """Every weight format on both small shapes, once with each activation format; the
+    paper's tile for the formats LUT Tensor Core targets; Icarus on a few of them. Every pair
+    of (weight, activation), (weight, small shape) and (activation, shape) meets. The full
+    product is :func:`test_full_matrix` (``slow``)."""
+    cases = []
+    for i, weight in enumerate(WEIGHT_FORMATS):
+        cases.append((weight, ACTS[i % 2], "m1n8k2-allplanes", "verilator"))
+        cases.append((weight, ACTS[(i + 1) % 2], "m3n5k5-2planes", "verilator"))
+    for weight, act in [("int1", "int8"), ("ternary", "int8"), ("int2", "int16"),
+                        ("int4", "int8")]:
+        cases.append((weight, act, "m2n64k4", "verilator"))
+    if "icarus" in simulators():
+        cases += [("ternary", "int16", "m1n8k2-allplanes", "icarus"),
+                  ("int3", "int8", "m3n5k5-2planes", "icarus"),
+                  ("uint4", "int16", "m3n5k5-2planes", "icarus"),
+                  ("int2", "int8", "m2n64k4", "icarus")]
+    return cases
+
+
+def check_engine(weight, activation, shape, sim, sim_cache, tmp_path):
     config = Config(gemm=gemm_config(weight, activation, shape))
     (report,) = verify(config, vectors=VECTORS[sim], seed=7, sim=sim, workdir=tmp_path,
                        cache_dir=sim_cache)
     assert len(report.vectors) == VECTORS[sim]
     assert not report.stream_errors
     assert not report.failed, report.failed[0]
+
+
+@pytest.mark.parametrize("weight,activation,shape,sim", default_cases())
+def test_engine_matches_golden_under_stalls(weight, activation, shape, sim, sim_cache,
+                                            tmp_path):
+    check_engine(weight, activation, shape, sim, sim_cache, tmp_path)
+
+
+def test_default_cases_cover_every_pair():
+    cases = default_cases()
+    small = [s for s in SHAPES if s != "m2n64k4"]
+    assert {(w, a) for w, a, _, _ in cases} == {(w, a) for w in WEIGHT_FORMATS for a in ACTS}
+    assert {(w, s) for w, _, s, _ in cases} >= {(w, s) for w in WEIGHT_FORMATS for s in small}
+    assert {(a, s) for _, a, s, _ in cases} == {(a, s) for a in ACTS for s in SHAPES}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sim", simulators())
+@pytest.mark.parametrize("shape", list(SHAPES))
+@pytest.mark.parametrize("activation", ACTS)
+@pytest.mark.parametrize("weight", list(WEIGHT_FORMATS))
+def test_full_matrix(weight, activation, shape, sim, sim_cache, tmp_path):
+    check_engine(weight, activation, shape, sim, sim_cache, tmp_path)
 
 
 @pytest.mark.parametrize("sim", simulators())
