@@ -18,6 +18,7 @@ import numpy as np
 
 from .gemm_job import GemmJob
 from .session import simulate_job
+from .softmax_verify import verify_softmax
 
 STALLS = {"w": 0.3, "x": 0.3, "y": 0.4}
 
@@ -147,7 +148,7 @@ def verify_gemm(config, *, vectors, seed, sim, waves, workdir, cache_dir, verilo
     return report
 
 
-VERIFIERS = {"gemm": verify_gemm}
+VERIFIERS = {"gemm": verify_gemm, "softmax": verify_softmax}
 
 
 def verify(config, *, vectors=32, seed=0, sim="verilator", waves=False, workdir, cache_dir=None,
