@@ -168,6 +168,10 @@ class SoftmaxConfig:
         _check_int("lanes", self.lanes, 1, 64)
         _check_int("max_len", self.max_len, 1, SOFTMAX_MAX_LEN)
         _check_choice("method", self.method, SOFTMAX_METHODS)
+        if self.method == "ibert" and self.in_scale > 1.0:
+            # I-BERT's c_int = floor(2.7921 / in_scale**2) vanishes from 1.67 on
+            raise ValueError(f"in_scale must be at most 1 with method 'ibert', "
+                             f"not {self.in_scale!r}")
 
 
 SECTIONS = {"gemm": GemmConfig, "softmax": SoftmaxConfig}

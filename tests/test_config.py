@@ -2,8 +2,18 @@ import json
 
 import pytest
 
-from lutmix.config import PRESETS, Config, GemmConfig, load_config, parse_config, preset
+from lutmix.config import (
+    PRESETS,
+    SECTIONS,
+    Config,
+    GemmConfig,
+    load_config,
+    parse_config,
+    preset,
+)
 from lutmix.errors import ConfigError
+
+ALL_SECTIONS = ", ".join(f"[{name}]" for name in SECTIONS)
 
 
 def test_defaults_follow_the_papers_elongated_tile():
@@ -40,8 +50,9 @@ def test_config_is_frozen():
 
 
 def test_config_needs_a_section():
-    with pytest.raises(ValueError, match=r"^A config needs at least one section: \[gemm\]$"):
+    with pytest.raises(ValueError) as info:
         Config()
+    assert str(info.value) == f"A config needs at least one section: {ALL_SECTIONS}"
 
 
 def write(tmp_path, text, name="cfg.toml"):
@@ -65,8 +76,8 @@ def test_load_toml(tmp_path):
      "'int2', 'int3', 'int4', 'uint2', 'uint3', 'uint4', 'int8', not 'int9'"),
     ('[gemm]\nnn = 3\n', "cfg.toml: [gemm] unknown key 'nn'; allowed: engine, weight, "
      "activation, m, n, k, planes_per_cycle, max_k"),
-    ('[gem]\nn = 3\n', "cfg.toml: unknown section [gem]; allowed: [gemm]"),
-    ('', "cfg.toml: A config needs at least one section: [gemm]"),
+    ('[gem]\nn = 3\n', f"cfg.toml: unknown section [gem]; allowed: {ALL_SECTIONS}"),
+    ('', f"cfg.toml: A config needs at least one section: {ALL_SECTIONS}"),
     ('[gemm\n', None),
     ('gemm = 3\n', "cfg.toml: [gemm] must be a table of keys, not 3"),
     ('preset = "nope"\n', None),
