@@ -384,8 +384,8 @@ class SoftmaxSpec:
         return self.exp(x)
 
 
-# Pipeline registers between a row's last input beat and its first output beat, beside the
-# divider: input, exp, accumulate, normalize (pass 1); FIFO; issue, read, exp, multiply (pass 2).
+# Cycles between a row's last input beat and its first output beat, beside the divider's:
+# input, exp, sum (pass 1); the row FIFO and pass 2's row register; read, exp, multiply (pass 2).
 _LATENCY_FIXED = 8
 
 

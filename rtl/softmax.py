@@ -252,10 +252,16 @@ class Softmax(wiring.Component):
     Throughput and latency
     ----------------------
     ``lanes`` elements per cycle in each pass, sustained over back-to-back rows of any length
-    from 1 to ``max_len`` while ``p`` keeps up. Latency is ``spec.latency = Q + 10`` cycles (``Q =
-    out_frac_bits + 10``) from the handshake of a row's last ``x`` beat to ``p.valid`` of its first
-    word, so a row of ``n = ceil(length / lanes)`` beats on an idle unit takes ``2n + Q + 9``
-    cycles from its first input beat to its last output beat.
+    from 1 to ``max_len`` while ``p`` keeps up. Up to ``spec.meta_depth`` rows (``Q + 18``) may
+    wait between the passes: when more short rows than that queue behind long ones, ``x`` pauses
+    while pass 2, which has that backlog, keeps ``p`` busy.
+
+    Latency is ``spec.latency = Q + 10`` cycles (``Q = out_frac_bits + 10``) from the handshake
+    of a row's last ``x`` beat to ``p.valid`` of its first word: 3 in pass 1 (input, exp, sum),
+    ``Q + 2`` in the divider (the normalization feeds its first stage), 2 through the row FIFO
+    into pass 2's row register, and 3 in pass 2 (read, exp, multiply and round). A row of ``n =
+    ceil(length / lanes)`` beats on an idle unit takes ``2n + Q + 9`` cycles from its first input
+    beat to its last output beat.
 
     Parameters
     ----------
