@@ -14,7 +14,8 @@ exponent ``e``. ``W = out_frac_bits + 8``. How ``(u, e)`` is made is the ``metho
     ``e = floor(x*c)``, ``u = round(2**W * 2**(x*c - e))`` (half up; ``u = 2**(W+1)`` renormalizes
     to ``2**W, e + 1``), computed at generation from ``in_scale`` in 60-digit decimal arithmetic.
     Up to 10 input bits one table holds every ``x``. Wider inputs are split, ``x = xh * 2**k + xl``:
-    two tables with ``W + 2`` mantissa bits, one product, rounded once to ``W`` bits.
+    two tables with ``W + 2`` mantissa bits (more at tiny scales, until ``(u, e)`` never
+    decreases with ``x``), one product, rounded once to ``W`` bits.
 ``ibert``
     I-BERT's ``i-exp`` (Kim et al. 2021): ``d = -floor(-0.6931 / in_scale)``, ``e = ceil(x / d)``,
     ``r = x - d*e`` in ``(-d, 0]``, ``z = r*(r + b_int) + c_int`` with ``b_int = floor(2.7073 /
@@ -74,6 +75,7 @@ IBERT_COEF = (0.35815147, 0.96963238, 1.0)      # a, b, c of a*x**2 + b*x + c ~ 
 IBERT_X0 = -0.6931                              # -ln 2
 
 NARROW_BITS = 10            # up to this many input bits, one exact table holds every x
+MAX_TABLE_BITS = 30         # split tables' mantissas: their product fits int64
 SOFTERMAX_ARG_FRAC = 4      # fractional bits of the base-2 argument
 SOFTERMAX_MANT_FRAC = 8     # fractional bits of 2**frac and of the line coefficients
 SOFTERMAX_PIECES = 4
@@ -121,7 +123,8 @@ class ExactExp:
         0 for one table over every ``x``; else ``k``, the low bits of the split
         ``x = xh * 2**k + xl``.
     table_bits : int
-        Mantissa fraction bits of the tables: ``W``, or ``W + 2`` when split.
+        Mantissa fraction bits of the tables: ``W``; or at least ``W + 2`` when split, as many
+        as make ``(u, e)`` non-decreasing in ``x``.
     tables : dict of str to tuple
         ``"u"``, ``"e"`` indexed by ``x - x_min``; or ``"hi_u"``, ``"hi_e"`` indexed by
         ``xh - xh_min`` and ``"lo_u"``, ``"lo_e"`` indexed by ``xl``.
@@ -143,13 +146,22 @@ class ExactExp:
             return cls(mant_bits, 0, mant_bits, x_min, 0,
                        {"u": tuple(p[0] for p in pairs), "e": tuple(p[1] for p in pairs)})
         k = (in_bits + 1) // 2
-        tb = mant_bits + 2
         xh_min = x_min >> k
-        hi = [_pow2_parts(_log2_exp(xh << k, in_scale), tb) for xh in range(xh_min, -xh_min)]
-        lo = [_pow2_parts(_log2_exp(xl, in_scale), tb) for xl in range(1 << k)]
-        return cls(mant_bits, k, tb, x_min, xh_min, {
-            "hi_u": tuple(p[0] for p in hi), "hi_e": tuple(p[1] for p in hi),
-            "lo_u": tuple(p[0] for p in lo), "lo_e": tuple(p[1] for p in lo)})
+        xs = np.arange(x_min, -x_min, dtype=np.int64)
+        # W + 2 table bits, more where neighbouring logits differ by less than the tables'
+        # rounding: the pairs must not decrease with x, or top-1 could be lost
+        for tb in range(mant_bits + 2, MAX_TABLE_BITS + 1):
+            hi = [_pow2_parts(_log2_exp(xh << k, in_scale), tb)
+                  for xh in range(xh_min, -xh_min)]
+            lo = [_pow2_parts(_log2_exp(xl, in_scale), tb) for xl in range(1 << k)]
+            exp = cls(mant_bits, k, tb, x_min, xh_min, {
+                "hi_u": tuple(p[0] for p in hi), "hi_e": tuple(p[1] for p in hi),
+                "lo_u": tuple(p[0] for p in lo), "lo_e": tuple(p[1] for p in lo)})
+            u, e = exp(xs)
+            if (np.diff((e << (mant_bits + 1)) + u) >= 0).all():
+                return exp
+        raise ValueError(f"No monotone split exp table up to {MAX_TABLE_BITS} bits at "
+                         f"in_scale {in_scale!r}")                 # pragma: no cover
 
     @functools.cached_property
     def _arrays(self):

@@ -47,6 +47,18 @@ def test_exact_exp_is_correctly_rounded(bits, scale, frac):
     assert spec.exp_rel_error <= 0.75 * 2.0 ** -W
 
 
+@pytest.mark.parametrize("bits", [8, 11, 14, 16])
+@pytest.mark.parametrize("frac", [8, 16])
+def test_exact_exp_never_decreases(bits, frac):
+    # (u, e) is non-decreasing in x at every scale, so the output words are too and the largest
+    # logit always keeps the largest word; at tiny scales the split tables widen to keep it so
+    for scale in np.geomspace(2.0 ** -24, 256.0, 25):
+        spec = spec_of(input_bits=bits, in_scale=float(scale), out_frac_bits=frac)
+        u, e = spec.exp_parts(all_inputs(spec))
+        assert (np.diff((e << (spec.mant_bits + 1)) + u) >= 0).all()
+        assert spec.exp.table_bits <= 30
+
+
 @pytest.mark.parametrize("bits", [8, 12, 16])
 @pytest.mark.parametrize("scale", SCALES[:-1])          # I-BERT needs in_scale <= 1
 def test_ibert_steps_equal_the_formulas(bits, scale):
