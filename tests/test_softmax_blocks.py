@@ -37,7 +37,7 @@ def rtl_exp(xs, spec):
     dict(input_bits=10, in_scale=0.25),                            # the largest single table
     dict(input_bits=16, in_scale=2.0 ** -10, out_frac_bits=16),    # split tables, a product
     dict(input_bits=11, in_scale=1.0),
-    dict(input_bits=16, in_scale=2.0 ** -24),                      # split tables widened
+    dict(input_bits=16, in_scale=1.6126061174361692e-07),          # split tables widened
     dict(method="ibert"),
     dict(method="ibert", input_bits=16, in_scale=2.0 ** -12),
     dict(method="softermax"),
