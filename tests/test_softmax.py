@@ -20,6 +20,7 @@ from lutmix.sim.session import simulate_job
 from lutmix.sim.softmax_job import SoftmaxJob
 from lutmix.sim.tools import icarus_available
 from lutmix.sim.verify import verify
+from lutmix.softmax_math import softmax_spec
 from lutmix.softmax_rows import make_rows
 
 CASES = {
@@ -55,7 +56,7 @@ def test_throughput_and_latency_in_cycles(sim_cache, tmp_path):
     # within or between rows, and the first output beat follows the last input beat by
     # spec.latency cycles (Softmax's docstring)
     config = CASES["int8-4096"]
-    spec = Softmax(config).spec
+    spec = softmax_spec(config)
     rng = np.random.default_rng(1)
     # (length, rows): one-beat rows back to back from an idle unit, longer ones, max_len, then
     # short ones again (fewer than meta_depth, so they queue behind max_len rows without a stall)
