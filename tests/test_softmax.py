@@ -138,6 +138,24 @@ def test_bench_catches_a_broken_unit(broken, kind, sim_cache, tmp_path, capsys):
     assert f"waveform: {report.waves}" in out
 
 
+WIDE = {
+    # many lanes: the max over lanes is a tree, the sum a chain of lanes terms
+    "int8-64lanes": SoftmaxConfig(lanes=64, max_len=1024),
+    "int16-f16-16lanes": SoftmaxConfig(input_bits=16, in_scale=2.0 ** -10, out_frac_bits=16,
+                                       lanes=16, max_len=4096),
+    "softermax-32lanes": SoftmaxConfig(lanes=32, max_len=256, method="softermax"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(WIDE))
+def test_wide_units_match_golden_under_stalls(case, sim_cache, tmp_path):
+    (report,) = verify(Config(softmax=WIDE[case]), vectors=40, seed=5, sim="verilator",
+                       workdir=tmp_path, cache_dir=sim_cache)
+    assert not report.stream_errors
+    assert not report.failed, report.failed[0]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n, c in PRESETS.items() if c.softmax is not None])
 def test_presets_long_regression(name, sim_cache, tmp_path):
