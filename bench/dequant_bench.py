@@ -22,8 +22,7 @@ import numpy as np
 from lutmix.config import PRESETS, GemmConfig
 from lutmix.gemm_spec import gemm_spec
 from lutmix.golden import dequant_gemm
-from lutmix.golden.dequant_accuracy import (BOUND, error_ratio, random_activations,
-                                            random_quantized)
+from lutmix.golden.dequant_accuracy import BOUND, error_ratio, random_activations, random_quantized
 
 __all__ = ["accuracy_row", "rtl_row", "main"]
 

@@ -7,7 +7,7 @@ and a waveform of the run.
 """
 
 __all__ = ["VectorResult", "VerifyReport", "verify", "gemm_vectors", "write_junit",
-           "VERIFIERS", "verify_gelu"]
+           "VERIFIERS", "verify_gelu", "verify_softmax"]
 
 import time
 from dataclasses import dataclass, field
@@ -220,7 +220,14 @@ def verify_gelu(config, **kwargs):
     return run(config, **kwargs)
 
 
-VERIFIERS = {"gemm": verify_gemm, "gelu": verify_gelu}
+def verify_softmax(config, **kwargs):
+    """Verify the softmax unit; see :func:`lutmix.sim.softmax_verify.verify_softmax`."""
+    # imported here: softmax_verify imports this module's report classes
+    from .softmax_verify import verify_softmax as run
+    return run(config, **kwargs)
+
+
+VERIFIERS = {"gemm": verify_gemm, "gelu": verify_gelu, "softmax": verify_softmax}
 
 
 def verify(config, *, vectors=32, seed=0, sim="verilator", waves=False, workdir, cache_dir=None,

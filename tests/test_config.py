@@ -78,7 +78,8 @@ def test_config_is_frozen():
 
 def test_config_needs_a_section():
     with pytest.raises(ValueError,
-                       match=r"^A config needs at least one section: \[gemm\], \[gelu\]$"):
+                       match=r"^A config needs at least one section: \[gemm\], \[gelu\], "
+                             r"\[softmax\]$"):
         Config()
 
 
@@ -104,8 +105,8 @@ def test_load_toml(tmp_path):
     ('[gemm]\nnn = 3\n', "cfg.toml: [gemm] unknown key 'nn'; allowed: engine, weight, "
      "activation, m, n, k, planes_per_cycle, max_k, group_size, zero_point, scale, "
      "dequant_lanes"),
-    ('[gem]\nn = 3\n', "cfg.toml: unknown section [gem]; allowed: [gemm], [gelu]"),
-    ('', "cfg.toml: A config needs at least one section: [gemm], [gelu]"),
+    ('[gem]\nn = 3\n', "cfg.toml: unknown section [gem]; allowed: [gemm], [gelu], [softmax]"),
+    ('', "cfg.toml: A config needs at least one section: [gemm], [gelu], [softmax]"),
     ('[gemm\n', None),
     ('gemm = 3\n', "cfg.toml: [gemm] must be a table of keys, not 3"),
     ('preset = "nope"\n', None),
