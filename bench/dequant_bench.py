@@ -85,7 +85,8 @@ def main():
 
     print(f"### Dequantized GEMM vs float64: log2 of max error / sum_k |s (w - z) x| "
           f"({args.trials} x 16x64x1024 per cell)\n")
-    print("| activations | weights | zero point | " + " | ".join(f"g{g}" if isinstance(g, int) else str(g) for g in GROUPS)
+    names = [f"g{g}" if isinstance(g, int) else str(g) for g in GROUPS]
+    print("| activations | weights | zero point | " + " | ".join(names)
           + " | log2 mean | log2 bound | within |")
     print("|---" * (len(GROUPS) + 6) + "|")
     for act in ACTS:
