@@ -253,11 +253,13 @@ def cmd_demo_gemm(args):
 
 def cmd_demo_minilm(args):
     from .minilm_demo import run_demo
-    from .minilm_flow import parse_rtl_ops
+    from .minilm_flow import parse_rtl_ops, unit_configs
     config = load_config(args.config)
     rtl = parse_rtl_ops(args.rtl)
     quants = list(dict.fromkeys(args.quant)) if args.quant else ["uint4-g128", "int2-g64",
                                                                   "ternary"]
+    for q in quants:
+        unit_configs(config, q)
     return run_demo(args.sentences, quants, config, rtl=rtl, sim=args.sim,
                     workdir=args.output / "minilm", cache_dir=args.cache,
                     progress=not args.no_progress)

@@ -7,9 +7,9 @@ Weights (round to nearest, no calibration data, no GPTQ error feedback):
   ``s = (hi - lo) / 15`` rounded to the scale format, ``z = round(-lo / s)``,
   ``q = clip(round(w / s) + z, 0, 15)``.
 * ``int2-g64``: signed int2 codes {-2, -1, 0, 1} per group of 64 (``w = q * s``). ``absmax / 2``
-  would leave +absmax a whole step short (q stops at +1), so the scale is the one of 32
-  candidates ``absmax * r / 2``, ``r`` in [0.35, 1.5], with the least squared error over the
-  group, still rounding to nearest.
+  would leave +absmax a whole step short (q stops at +1), so the scale is the one of 24
+  candidates ``absmax * r / 2``, ``r`` from 0.35 to 1.5 in steps of 0.05, with the least
+  squared error over the group, still rounding to nearest.
 * ``ternary``: {-1, 0, 1} with one absmean scale per tensor, as BitNet b1.58 does:
   ``s = mean(|w|)``, ``q = clip(round(w / s), -1, 1)``.
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-INT2_RATIOS = np.linspace(0.35, 1.5, 32)
+INT2_RATIOS = np.linspace(0.35, 1.5, 24)      # steps of 0.05, 1.0 included
 
 
 @dataclass(frozen=True)
