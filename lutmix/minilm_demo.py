@@ -4,6 +4,7 @@ against the float64 model."""
 __all__ = ["DEFAULT_PAIRS", "default_sentences", "pair_list", "kendall_tau", "evaluate",
            "Evaluation", "run_demo"]
 
+import math
 import sys
 from dataclasses import dataclass
 
@@ -87,12 +88,14 @@ def _matrix_rows(a, b=None):
 
 def _describe_units(config):
     g, s, u = config.gemm, config.softmax, config.gelu
+    e = math.log2(s.in_scale)
+    scale = f"2^{int(e)}" if e == int(e) else f"{s.in_scale:g}"
     return [
         f"  GEMM engine: {g.engine}, tile m{g.m} n{g.n} k{g.k}, {g.planes_per_cycle} plane(s) "
         f"per cycle, max_k {g.max_k}, {g.scale} scales; int8 activations per token",
-        f"  softmax unit: {s.method}, int{s.input_bits} logits x {s.in_scale:g}, "
+        f"  softmax unit: {s.method}, int{s.input_bits} logits x {scale}, "
         f"{s.out_frac_bits} fractional bits, {s.lanes} lanes",
-        f"  GELU unit: {u.method}, int{u.input_bits} in (x 2^-{u.in_frac_bits}) -> "
+        f"  GELU unit: {u.resolved_method}, int{u.input_bits} in (x 2^-{u.in_frac_bits}) -> "
         f"int{u.out_bits} out (x 2^-{u.out_frac_bits}), {u.lanes} lanes",
         "  host float64: embeddings, LayerNorm, residual and bias adds, token scales, "
         "q k^T and P v, mean pooling, L2 norm",
