@@ -268,18 +268,14 @@ def cmd_demo_minilm(args):
 def cmd_config(args):
     if args.name is None:
         for name, cfg in PRESETS.items():
-            parts = []
-            if (g := cfg.gemm) is not None:
-                parts.append(f"gemm: {g.engine} {g.weight} x {g.activation}, m{g.m} n{g.n} "
-                             f"k{g.k}, planes/cycle {g.planes_per_cycle}, max_k {g.max_k}")
-            if (s := cfg.softmax) is not None:
-                parts.append(f"softmax: {s.method}, int{s.input_bits} x {s.in_scale:g}, "
-                             f"{s.out_frac_bits} fractional bits, {s.lanes} lanes, "
-                             f"max_len {s.max_len}")
-            for section, values in cfg.to_dict().items():
-                if section not in ("gemm", "softmax"):
-                    parts.append(f"{section}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
-            print(f"{name:17s} {'; '.join(parts)}")
+            g = cfg.gemm
+            if g is None:
+                print(f"{name:14s} " + "; ".join(
+                    f"{section}: " + ", ".join(f"{k} {v}" for k, v in values.items())
+                    for section, values in cfg.to_dict().items()))
+                continue
+            print(f"{name:14s} gemm: {g.engine} {g.weight} x {g.activation}, m{g.m} n{g.n} "
+                  f"k{g.k}, planes/cycle {g.planes_per_cycle}, max_k {g.max_k}")
         return 0
     config = load_config(args.name)
     print(config.to_json() if args.json else config.to_toml(), end="")

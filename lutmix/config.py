@@ -207,59 +207,6 @@ class GemmConfig:
         return d
 
 
-@dataclass(frozen=True)
-class GeluConfig:
-    """A pointwise GELU or SiLU unit; see :mod:`lutmix.gelu_math` for the arithmetic.
-
-    Parameters
-    ----------
-    function : str
-        ``"gelu"`` (the erf form) or ``"silu"``.
-    input_bits : int
-        Width of a signed input word, 8 to 16; its real value is ``x / 2**in_frac_bits``.
-    in_frac_bits : int
-        Fraction bits of the input, 0 to ``input_bits - 1``.
-    out_bits : int
-        Width of a signed output word, 8 to 16; results outside its range saturate.
-    out_frac_bits : int
-        Fraction bits of the output, 0 to ``out_bits - 1``.
-    lanes : int
-        Words per cycle (per stream beat), 1 to 64.
-    method : str
-        ``"rom"`` (correctly rounded table, inputs up to 10 bits), ``"pwq"`` (piecewise
-        quadratic, within 1 LSB), ``"ibert"`` (I-BERT's i-GELU, a baseline) or ``"auto"``
-        (``rom`` up to 10-bit inputs, else ``pwq``).
-    """
-    function: str = "gelu"
-    input_bits: int = 8
-    in_frac_bits: int = 4
-    out_bits: int = 8
-    out_frac_bits: int = 4
-    lanes: int = 1
-    method: str = "auto"
-
-    def __post_init__(self):
-        _check_choice("function", self.function, GELU_FUNCTIONS)
-        _check_int("input_bits", self.input_bits, 8, 16)
-        _check_frac("in_frac_bits", self.in_frac_bits, "input_bits", self.input_bits)
-        _check_int("out_bits", self.out_bits, 8, 16)
-        _check_frac("out_frac_bits", self.out_frac_bits, "out_bits", self.out_bits)
-        _check_int("lanes", self.lanes, 1, 64)
-        _check_choice("method", self.method, GELU_METHODS)
-        if self.method == "rom" and self.input_bits > ROM_MAX_BITS:
-            raise ValueError(f"method 'rom' needs input_bits <= {ROM_MAX_BITS} (one table entry "
-                             f"per input), not {self.input_bits}; use 'pwq' or 'auto'")
-
-    @property
-    def resolved_method(self):
-        """``method``, with ``auto`` replaced by what it picks."""
-        return resolve_method(self)
-
-    def to_dict(self):
-        """The section's keys and values, as written to TOML or JSON."""
-        return dataclasses.asdict(self)
-
-
 SOFTMAX_METHODS = ("exact", "ibert", "softermax")
 SOFTMAX_MAX_LEN = 65536
 SOFTMAX_SCALE_RANGE = (2.0 ** -24, 256.0)
@@ -317,6 +264,59 @@ class SoftmaxConfig:
             # I-BERT's c_int = floor(2.7921 / in_scale**2) vanishes from 1.67 on
             raise ValueError(f"in_scale must be at most 1 with method 'ibert', "
                              f"not {self.in_scale!r}")
+
+    def to_dict(self):
+        """The section's keys and values, as written to TOML or JSON."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class GeluConfig:
+    """A pointwise GELU or SiLU unit; see :mod:`lutmix.gelu_math` for the arithmetic.
+
+    Parameters
+    ----------
+    function : str
+        ``"gelu"`` (the erf form) or ``"silu"``.
+    input_bits : int
+        Width of a signed input word, 8 to 16; its real value is ``x / 2**in_frac_bits``.
+    in_frac_bits : int
+        Fraction bits of the input, 0 to ``input_bits - 1``.
+    out_bits : int
+        Width of a signed output word, 8 to 16; results outside its range saturate.
+    out_frac_bits : int
+        Fraction bits of the output, 0 to ``out_bits - 1``.
+    lanes : int
+        Words per cycle (per stream beat), 1 to 64.
+    method : str
+        ``"rom"`` (correctly rounded table, inputs up to 10 bits), ``"pwq"`` (piecewise
+        quadratic, within 1 LSB), ``"ibert"`` (I-BERT's i-GELU, a baseline) or ``"auto"``
+        (``rom`` up to 10-bit inputs, else ``pwq``).
+    """
+    function: str = "gelu"
+    input_bits: int = 8
+    in_frac_bits: int = 4
+    out_bits: int = 8
+    out_frac_bits: int = 4
+    lanes: int = 1
+    method: str = "auto"
+
+    def __post_init__(self):
+        _check_choice("function", self.function, GELU_FUNCTIONS)
+        _check_int("input_bits", self.input_bits, 8, 16)
+        _check_frac("in_frac_bits", self.in_frac_bits, "input_bits", self.input_bits)
+        _check_int("out_bits", self.out_bits, 8, 16)
+        _check_frac("out_frac_bits", self.out_frac_bits, "out_bits", self.out_bits)
+        _check_int("lanes", self.lanes, 1, 64)
+        _check_choice("method", self.method, GELU_METHODS)
+        if self.method == "rom" and self.input_bits > ROM_MAX_BITS:
+            raise ValueError(f"method 'rom' needs input_bits <= {ROM_MAX_BITS} (one table entry "
+                             f"per input), not {self.input_bits}; use 'pwq' or 'auto'")
+
+    @property
+    def resolved_method(self):
+        """``method``, with ``auto`` replaced by what it picks."""
+        return resolve_method(self)
 
     def to_dict(self):
         """The section's keys and values, as written to TOML or JSON."""

@@ -5,7 +5,8 @@ Little-endian lanes, as in :mod:`lutmix.words`. One row is one frame of
 
 ``s_axis_x`` (logits): element ``j * lanes + i`` of a row is lane ``i`` of beat ``j``, a signed
     integer sign-extended to ``in_lane_bits`` (8 or 16). ``tuser`` bit ``i`` masks lane ``i`` out;
-    the final beat's unused lanes are masked.
+    the final beat's unused lanes are masked. Host side, a beat's ``tuser`` is a uint64 (up to 64
+    lanes).
 ``m_axis_p`` (probabilities): the word of element ``j * lanes + i`` is lane ``i`` of beat ``j``,
     unsigned in ``out_lane_bits`` (16 or 32); unused lanes of the final beat are 0.
 """
@@ -25,19 +26,20 @@ def _lanes(x, mask, spec):
 
 
 def pack_row(x, mask, spec):
-    """One row of logits (and mask) to ``(beat bytes (beats, bytes), tuser (beats,))``."""
+    """One row of logits (and mask) to ``(beat bytes (beats, bytes), tuser (beats,) uint64)``."""
     x, mask = _lanes(x, mask, spec)
     lanes = np.ascontiguousarray(x.astype(f"<i{spec.in_lane_bits // 8}"))
     beats = lanes.view(np.uint8).reshape(len(x), -1)
-    user = (mask.astype(np.int64) << np.arange(spec.lanes)).sum(axis=1)
-    return beats, user
+    bits = mask.astype(np.uint64) << np.arange(spec.lanes, dtype=np.uint64)
+    return beats, bits.sum(axis=1, dtype=np.uint64)
 
 
 def unpack_row(beats, user, spec):
     """Invert :func:`pack_row`: ``(x, mask)`` of ``beats * lanes`` elements (padding included)."""
     beats = np.ascontiguousarray(beats, dtype=np.uint8)
     x = beats.view(f"<i{spec.in_lane_bits // 8}").astype(np.int64).reshape(-1)
-    mask = (np.asarray(user, dtype=np.int64)[:, None] >> np.arange(spec.lanes)) & 1
+    user = np.asarray(user, dtype=np.uint64)[:, None]
+    mask = (user >> np.arange(spec.lanes, dtype=np.uint64)) & np.uint64(1)
     return x, mask.reshape(-1).astype(bool)
 
 

@@ -36,6 +36,21 @@ def _max(a, b):
     return Mux(a > b, a, b)
 
 
+def _max_tree(m, values, name):
+    """The largest of ``values``: a balanced tree whose every node is a signal (a chain of
+    ``_max`` expressions would name each operand twice per level, 2**lanes terms in all)."""
+    level = 0
+    while len(values) > 1:
+        nodes = []
+        for j in range(0, len(values) - 1, 2):
+            node = Signal(values[j].shape(), name=f"{name}_{level}_{j // 2}")
+            m.d.comb += node.eq(_max(values[j], values[j + 1]))
+            nodes.append(node)
+        values = nodes + values[len(values) - len(values) % 2:]
+        level += 1
+    return values[0]
+
+
 def _min_const(value, cap):
     return Mux(value > cap, cap, value)
 
@@ -336,10 +351,7 @@ class Softmax(wiring.Component):
         big_e = Signal(signed(spec.exp_bits), init=e_min)
         beats = Signal(spec.count_bits)
         new_e = Signal(signed(spec.exp_bits))
-        top = big_e
-        for i in range(P):
-            top = _max(top, e2[i])
-        m.d.comb += new_e.eq(top)
+        m.d.comb += new_e.eq(_max_tree(m, [big_e, *e2], "p2_max"))
         terms = []
         for i in range(P):
             sh = Signal(spec.diff_bits, name=f"p2_shift{i}")

@@ -21,7 +21,7 @@ class SoftmaxJob:
     config : SoftmaxConfig
     x_beats : ndarray of uint8, shape (beats, bytes)
         Every ``s_axis_x`` beat, row after row.
-    x_user : ndarray of int64, shape (beats,)
+    x_user : ndarray of uint64, shape (beats,)
         The mask bits (``tuser``) of each beat.
     lens : list of int
         Beats of each row.

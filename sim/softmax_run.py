@@ -46,10 +46,6 @@ class SoftmaxRun:
         return self.words / float(1 << self.frac_bits)
 
     @property
-    def cycles_per_row(self):
-        return self.cycles / self.rows if self.rows else 0.0
-
-    @property
     def golden_ok(self):
         return self.sim.passed
 

@@ -51,8 +51,8 @@ def _beat_user(tuser, beats, per_beat):
     """Per-beat ``tuser`` of a monitored frame (cocotbext-axi keeps one per byte, or one int
     when they are all equal)."""
     if isinstance(tuser, list):
-        return np.array(tuser[per_beat - 1::per_beat], dtype=np.int64)
-    return np.full(beats, int(tuser or 0), dtype=np.int64)
+        return np.array(tuser[per_beat - 1::per_beat], dtype=np.uint64)
+    return np.full(beats, int(tuser or 0), dtype=np.uint64)
 
 
 class SoftmaxTB:

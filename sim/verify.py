@@ -7,7 +7,7 @@ and a waveform of the run.
 """
 
 __all__ = ["VectorResult", "VerifyReport", "verify", "gemm_vectors", "write_junit",
-           "VERIFIERS", "verify_gelu"]
+           "VERIFIERS", "verify_gelu", "verify_softmax"]
 
 import time
 from dataclasses import dataclass, field
@@ -18,7 +18,6 @@ import numpy as np
 
 from .gemm_job import GemmJob
 from .session import simulate_job
-from .softmax_verify import verify_softmax
 
 STALLS = {"w": 0.3, "s": 0.3, "x": 0.3, "y": 0.4}
 
@@ -218,6 +217,13 @@ def verify_gelu(config, **kwargs):
     """Verify the GELU / SiLU unit; see :func:`lutmix.sim.gelu_verify.verify_gelu`."""
     # imported here: gelu_verify imports this module's report classes
     from .gelu_verify import verify_gelu as run
+    return run(config, **kwargs)
+
+
+def verify_softmax(config, **kwargs):
+    """Verify the softmax unit; see :func:`lutmix.sim.softmax_verify.verify_softmax`."""
+    # imported here: softmax_verify imports this module's report classes
+    from .softmax_verify import verify_softmax as run
     return run(config, **kwargs)
 
 

@@ -2,18 +2,8 @@ import json
 
 import pytest
 
-from lutmix.config import (
-    PRESETS,
-    SECTIONS,
-    Config,
-    GemmConfig,
-    load_config,
-    parse_config,
-    preset,
-)
+from lutmix.config import PRESETS, Config, GemmConfig, load_config, parse_config, preset
 from lutmix.errors import ConfigError
-
-ALL_SECTIONS = ", ".join(f"[{name}]" for name in SECTIONS)
 
 
 def test_defaults_follow_the_papers_elongated_tile():
@@ -87,9 +77,10 @@ def test_config_is_frozen():
 
 
 def test_config_needs_a_section():
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError,
+                       match=r"^A config needs at least one section: \[gemm\], \[gelu\], "
+                             r"\[softmax\]$"):
         Config()
-    assert str(info.value) == f"A config needs at least one section: {ALL_SECTIONS}"
 
 
 def write(tmp_path, text, name="cfg.toml"):
@@ -114,8 +105,8 @@ def test_load_toml(tmp_path):
     ('[gemm]\nnn = 3\n', "cfg.toml: [gemm] unknown key 'nn'; allowed: engine, weight, "
      "activation, m, n, k, planes_per_cycle, max_k, group_size, zero_point, scale, "
      "dequant_lanes"),
-    ('[gem]\nn = 3\n', f"cfg.toml: unknown section [gem]; allowed: {ALL_SECTIONS}"),
-    ('', f"cfg.toml: A config needs at least one section: {ALL_SECTIONS}"),
+    ('[gem]\nn = 3\n', "cfg.toml: unknown section [gem]; allowed: [gemm], [gelu], [softmax]"),
+    ('', "cfg.toml: A config needs at least one section: [gemm], [gelu], [softmax]"),
     ('[gemm\n', None),
     ('gemm = 3\n', "cfg.toml: [gemm] must be a table of keys, not 3"),
     ('preset = "nope"\n', None),

@@ -20,6 +20,7 @@ from lutmix.sim.session import simulate_job
 from lutmix.sim.softmax_job import SoftmaxJob
 from lutmix.sim.tools import icarus_available
 from lutmix.sim.verify import verify
+from lutmix.softmax_math import softmax_spec
 from lutmix.softmax_rows import make_rows
 
 CASES = {
@@ -55,7 +56,7 @@ def test_throughput_and_latency_in_cycles(sim_cache, tmp_path):
     # within or between rows, and the first output beat follows the last input beat by
     # spec.latency cycles (Softmax's docstring)
     config = CASES["int8-4096"]
-    spec = Softmax(config).spec
+    spec = softmax_spec(config)
     rng = np.random.default_rng(1)
     # (length, rows): one-beat rows back to back from an idle unit, longer ones, max_len, then
     # short ones again (fewer than meta_depth, so they queue behind max_len rows without a stall)
@@ -135,6 +136,24 @@ def test_bench_catches_a_broken_unit(broken, kind, sim_cache, tmp_path, capsys):
     _print_failure(report)
     out = capsys.readouterr().out
     assert f"waveform: {report.waves}" in out
+
+
+WIDE = {
+    # many lanes: the max over lanes is a tree, the sum a chain of lanes terms
+    "int8-64lanes": SoftmaxConfig(lanes=64, max_len=1024),
+    "int16-f16-16lanes": SoftmaxConfig(input_bits=16, in_scale=2.0 ** -10, out_frac_bits=16,
+                                       lanes=16, max_len=4096),
+    "softermax-32lanes": SoftmaxConfig(lanes=32, max_len=256, method="softermax"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(WIDE))
+def test_wide_units_match_golden_under_stalls(case, sim_cache, tmp_path):
+    (report,) = verify(Config(softmax=WIDE[case]), vectors=40, seed=5, sim="verilator",
+                       workdir=tmp_path, cache_dir=sim_cache)
+    assert not report.stream_errors
+    assert not report.failed, report.failed[0]
 
 
 @pytest.mark.slow

@@ -151,6 +151,9 @@ def test_verify_softmax_writes_junit(tmp_path, cfg, capsys, sim_cache, monkeypat
 
 def test_config_verb_lists_softmax_presets(capsys):
     assert run_cli("config") == 0
-    assert "softmax-int8      softmax: exact, int8 x 0.0625" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert ("softmax-int8   softmax: input_bits 8, in_scale 0.0625, out_frac_bits 8, lanes 4, "
+            "max_len 4096, method exact\n") in out
+    assert "softmax-softermax softmax: " in out
     assert run_cli("config", "softmax-int16") == 0
     assert "in_scale = 0.0009765625" in capsys.readouterr().out
