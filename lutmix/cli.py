@@ -251,6 +251,20 @@ def cmd_demo_gemm(args):
     return 0 if exact and run.golden_ok else 1
 
 
+def cmd_demo_minilm(args):
+    from .minilm_demo import run_demo
+    from .minilm_flow import parse_rtl_ops, unit_configs
+    config = load_config(args.config)
+    rtl = parse_rtl_ops(args.rtl)
+    quants = list(dict.fromkeys(args.quant)) if args.quant else ["uint4-g128", "int2-g64",
+                                                                  "ternary"]
+    for q in quants:
+        unit_configs(config, q)
+    return run_demo(args.sentences, quants, config, rtl=rtl, sim=args.sim,
+                    workdir=args.output / "minilm", cache_dir=args.cache,
+                    progress=not args.no_progress)
+
+
 def cmd_config(args):
     if args.name is None:
         for name, cfg in PRESETS.items():
@@ -357,6 +371,27 @@ def build_parser():
     q.add_argument("-o", "--output", type=Path, default=Path("lutmix-demo"), metavar="DIR")
     _add_sim(q)
     q.set_defaults(func=cmd_demo_gemm)
+    q = demo_sub.add_parser("minilm", help="all-MiniLM-L6-v2 sentence embeddings with every "
+                                           "GEMM, softmax and GELU on the units")
+    q.add_argument("sentences", nargs="*", metavar="SENTENCE",
+                   help="sentences to embed (default: pairs of paraphrases, related and "
+                        "unrelated sentences)")
+    q.add_argument("--quant", action="append", metavar="Q",
+                   choices=["uint4-g128", "int2-g64", "ternary"],
+                   help="weight quantization, repeatable: uint4-g128, int2-g64, ternary "
+                        "(default: all three)")
+    q.add_argument("--config", default="minilm", metavar="CONFIG.toml",
+                   help="config file or preset with [gemm], [softmax] and [gelu] (default: "
+                        "minilm)")
+    q.add_argument("--rtl", nargs="?", const="0.query,0.softmax,0.gelu", default=None,
+                   metavar="OPS", help="also run these ops on the RTL and check bit-identity: "
+                   "LAYER.OP,... with OP in query, key, value, softmax, attn_out, ffn_up, gelu, "
+                   "ffn_down, or 'all' (default with --rtl: 0.query,0.softmax,0.gelu)")
+    q.add_argument("--no-progress", action="store_true", help="no progress bar")
+    q.add_argument("-o", "--output", type=Path, default=Path("lutmix-demo"), metavar="DIR",
+                   help="simulation files of --rtl ops go to DIR/minilm")
+    _add_sim(q)
+    q.set_defaults(func=cmd_demo_minilm)
 
     p = sub.add_parser("config", help="list presets, or print one as TOML")
     p.add_argument("name", nargs="?", help="preset name or config file")

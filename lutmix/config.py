@@ -521,6 +521,20 @@ PRESETS.update({
 })
 
 
+# all-MiniLM-L6-v2 end to end (`lutmix demo minilm`): the LUT engine with per-group
+# dequantization (the demo swaps in each quantization's weight format and group size), attention
+# logits as int16 at 2**-9 (+-64: layer 0's scores reach +-41), the FFN activation as int16 at
+# 2**-10 (+-32: it reaches +-25) through the piecewise-quadratic GELU.
+PRESETS["minilm"] = Config(
+    gemm=GemmConfig(weight="uint4", activation="int8", group_size=128, zero_point="original",
+                    scale="fp16"),
+    softmax=SoftmaxConfig(input_bits=16, in_scale=2.0 ** -9, out_frac_bits=16, lanes=4,
+                          max_len=256),
+    gelu=GeluConfig(function="gelu", input_bits=16, in_frac_bits=10, out_bits=16,
+                    out_frac_bits=10, lanes=4),
+)
+
+
 def preset(name):
     """The named preset; ``ValueError`` listing the names."""
     if name not in PRESETS:
