@@ -123,8 +123,7 @@ def point_hash(config, target, options):
     """The cache key of a point: its config, target, flow options and the tool versions."""
     opts = dataclasses.asdict(options)
     opts.pop("timeout")                 # how long we wait does not change the result
-    if opts["freq"] is None:
-        opts["freq"] = TARGETS[target].default_freq
+    opts["freq"] = float(TARGETS[target].default_freq if opts["freq"] is None else opts["freq"])
     data = {"config": config.to_dict(), "target": target, "options": opts,
             "flow": FLOW_VERSION, "lutmix": __version__, "tools": _tool_packages()}
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))

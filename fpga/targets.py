@@ -36,7 +36,10 @@ class Target:
     device : str
         The part, for reports.
     nextpnr_args : tuple of str
-        Device, package and speed arguments of nextpnr.
+        Device, package and speed arguments of nextpnr, and its router: ``router2`` on ECP5,
+        where ``router1`` is far slower on large, congested designs (the default GEMM engine,
+        24k cells, on the 85k: router1 was still routing after 15 minutes; with router2 the
+        whole place and route took 5 CPU minutes).
     default_freq : float
         Timing target in MHz when none is given.
     capacity : dict
@@ -121,11 +124,11 @@ def count_cells(family, cells_by_type):
 
 TARGETS = {t.name: t for t in [
     Target("ecp5-25k", "ecp5", "LFE5U-25F-6CABGA256",
-           ("--25k", "--package", "CABGA256", "--speed", "6"), 150.0,
+           ("--25k", "--package", "CABGA256", "--speed", "6", "--router", "router2"), 150.0,
            {"lut4": 24288, "ff": 24288, "dsp": 28, "bram": 56, "logic_cells": 24288,
             "io": 197}, "TRELLIS_COMB"),
     Target("ecp5-85k", "ecp5", "LFE5U-85F-6CABGA381",
-           ("--85k", "--package", "CABGA381", "--speed", "6"), 150.0,
+           ("--85k", "--package", "CABGA381", "--speed", "6", "--router", "router2"), 150.0,
            {"lut4": 83640, "ff": 83640, "dsp": 156, "bram": 208, "logic_cells": 83640,
             "io": 205}, "TRELLIS_COMB"),
     Target("ice40-up5k", "ice40", "iCE40UP5K-SG48",
