@@ -140,6 +140,53 @@ def cmd_run_gelu(args):
     return 0
 
 
+def cmd_run_softmax(args):
+    from .golden.softmax import error_lsb
+    from .operands import check_softmax_operands, load_npy
+    from .sim.softmax_run import run_softmax
+    from .softmax_math import softmax_spec
+    from .softmax_rows import top1_preserved
+    config = load_config(args.config)
+    cfg = config.require("softmax", args.config)
+    x = load_npy(args.input, "logits")
+    mask = load_npy(args.mask, "mask") if args.mask is not None else None
+    if args.output.suffix != ".npy":
+        raise InputError(f"{args.output}: the output must be a .npy file")
+    raw = args.output.with_suffix(".raw.npy") if args.raw else None
+    x, mask = check_softmax_operands(x, mask, cfg, x_name=str(args.input),
+                                     mask_name=str(args.mask))
+    spec = softmax_spec(cfg)
+    with tempfile.TemporaryDirectory(prefix="lutmix-run-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        run = run_softmax(cfg, x, mask, sim=args.sim, waves=args.waves, workdir=workdir,
+                          cache_dir=args.cache)
+        if args.waves and run.sim.waves is not None and args.workdir is None:
+            keep = args.output.with_suffix(run.sim.waves.suffix)
+            os.replace(run.sim.waves, keep)
+            print(f"waveform: {keep}")
+    _atomic_save(args.output, run.p)
+    R, L = x.shape
+    print(f"P = softmax(X * {cfg.in_scale:g}): ({R}, {L}) float64, wrote {args.output}")
+    if raw is not None:
+        _atomic_save(raw, run.words.astype(np.uint16 if spec.word_bits <= 16 else np.uint32))
+        print(f"words ({spec.frac_bits} fractional bits, {spec.one} = 1.0): wrote {raw}")
+    print(f"unit {cfg.method}, int{cfg.input_bits}, {cfg.lanes} lanes, {args.sim}")
+    beats = -(-L // cfg.lanes)
+    print(f"cycles {run.cycles} from the first input beat to the last output beat, {R} rows of "
+          f"{beats} beats; latency {run.latency} (last input beat to first output beat)")
+    err = error_lsb(run.words, x, mask, spec)
+    top1 = top1_preserved(run.words, x, mask)
+    print(f"against float64 softmax: max error {err.max():.3f} LSB, mean "
+          f"{err[~mask].mean() if (~mask).any() else 0.0:.3f} LSB, top-1 preserved in "
+          f"{int(top1.sum())}/{R} rows")
+    if not run.golden_ok:
+        print(f"lutmix: error: {R - run.matched} of {R} rows differ from the golden model; "
+              f"see {run.sim.workdir}", file=sys.stderr)
+        return 1
+    print(f"golden model: all {R} rows bit-exact")
+    return 0
+
+
 def _print_failure(report):
     v = report.failed[0] if report.failed else None
     if v is not None:
@@ -208,14 +255,18 @@ def cmd_demo_gemm(args):
 def cmd_config(args):
     if args.name is None:
         for name, cfg in PRESETS.items():
-            g = cfg.gemm
-            if g is None:
-                print(f"{name:14s} " + "; ".join(
-                    f"{section}: " + ", ".join(f"{k} {v}" for k, v in values.items())
-                    for section, values in cfg.to_dict().items()))
-                continue
-            print(f"{name:14s} gemm: {g.engine} {g.weight} x {g.activation}, m{g.m} n{g.n} "
-                  f"k{g.k}, planes/cycle {g.planes_per_cycle}, max_k {g.max_k}")
+            parts = []
+            if (g := cfg.gemm) is not None:
+                parts.append(f"gemm: {g.engine} {g.weight} x {g.activation}, m{g.m} n{g.n} "
+                             f"k{g.k}, planes/cycle {g.planes_per_cycle}, max_k {g.max_k}")
+            if (s := cfg.softmax) is not None:
+                parts.append(f"softmax: {s.method}, int{s.input_bits} x {s.in_scale:g}, "
+                             f"{s.out_frac_bits} fractional bits, {s.lanes} lanes, "
+                             f"max_len {s.max_len}")
+            for section, values in cfg.to_dict().items():
+                if section not in ("gemm", "softmax"):
+                    parts.append(f"{section}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+            print(f"{name:17s} {'; '.join(parts)}")
         return 0
     config = load_config(args.name)
     print(config.to_json() if args.json else config.to_toml(), end="")
@@ -318,6 +369,21 @@ def build_parser():
                    help="keep the simulation's files here")
     _add_sim(q)
     q.set_defaults(func=cmd_run_gelu)
+    q = run_sub.add_parser("softmax", help="P = softmax(X * in_scale) row by row on the "
+                                           "softmax unit")
+    q.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
+    q.add_argument("--input", type=Path, required=True, metavar="X.npy",
+                   help="(R, L) integer logits of input_bits, L <= max_len")
+    q.add_argument("--mask", type=Path, default=None, metavar="M.npy",
+                   help="(R, L) bool or 0/1: 1 masks a logit out (probability exactly 0)")
+    q.add_argument("-o", "--output", type=Path, required=True, metavar="P.npy",
+                   help="(R, L) float64: the exact values of the output words")
+    q.add_argument("--raw", action="store_true",
+                   help="also write the output words to P.raw.npy")
+    q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
+                   help="keep the simulation's files here")
+    _add_sim(q)
+    q.set_defaults(func=cmd_run_softmax)
 
     p = sub.add_parser("verify", help="run the cocotb regression on a config")
     p.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")

@@ -12,13 +12,18 @@ A config file has one section per unit::
     n = 64
     k = 4
 
+    [softmax]
+    input_bits = 8
+    in_scale = 0.0625
+
 Every bad value raises one line that names the key and the allowed values. Loading from a file
 prefixes that line with the file and section, e.g. ``cfg.toml: [gemm] k must be an integer from
 2 to 5, not 7``.
 """
 
 __all__ = [
-    "GemmConfig", "GeluConfig", "Config", "PRESETS", "SECTIONS",
+    "GemmConfig", "GeluConfig", "SoftmaxConfig", "SOFTMAX_METHODS", "Config", "PRESETS",
+    "SECTIONS",
     "preset", "load_config", "parse_config",
 ]
 
@@ -255,7 +260,71 @@ class GeluConfig:
         return dataclasses.asdict(self)
 
 
-SECTIONS = {"gemm": GemmConfig, "gelu": GeluConfig}
+
+SOFTMAX_METHODS = ("exact", "ibert", "softermax")
+SOFTMAX_MAX_LEN = 65536
+SOFTMAX_SCALE_RANGE = (2.0 ** -24, 256.0)
+
+
+@dataclass(frozen=True)
+class SoftmaxConfig:
+    """A streaming softmax unit for attention rows.
+
+    Parameters
+    ----------
+    input_bits : int
+        Width of the signed integer logits, 8 to 16.
+    in_scale : float
+        Real value of one logit step: the unit computes the softmax of ``x * in_scale``. Fixed
+        when the design is generated, from 2**-24 to 256.
+    out_frac_bits : int
+        Fractional bits of the unsigned fixed-point probabilities, 8 or 16. Words are
+        ``out_frac_bits + 1`` bits wide, so 1.0 is representable.
+    lanes : int
+        Elements per beat and per cycle, in each pass, 1 to 64.
+    max_len : int
+        Longest row, 1 to 65536. The row buffer holds ``ceil(max_len / lanes)`` beats plus the
+        pipeline's depth; the sum register is sized for it.
+    method : str
+        ``"exact"`` (correctly rounded exp tables, within 0.6 LSB of float64), or the baselines
+        ``"ibert"`` (I-BERT's integer exp) and ``"softermax"`` (base 2, piecewise linear).
+    """
+    input_bits: int = 8
+    in_scale: float = 0.0625
+    out_frac_bits: int = 8
+    lanes: int = 4
+    max_len: int = 4096
+    method: str = "exact"
+
+    def __post_init__(self):
+        _check_int("input_bits", self.input_bits, 8, 16)
+        s = self.in_scale
+        lo, hi = SOFTMAX_SCALE_RANGE
+        message = f"in_scale must be a number from 2**-24 to 256, not {s!r}"
+        if isinstance(s, bool) or not isinstance(s, (int, float)):
+            raise TypeError(message)
+        if not (math.isfinite(s) and lo <= s <= hi):
+            raise ValueError(message)
+        object.__setattr__(self, "in_scale", float(s))
+        f = self.out_frac_bits
+        if isinstance(f, bool) or not isinstance(f, int):
+            raise TypeError(f"out_frac_bits must be one of 8, 16, not {f!r}")
+        if f not in (8, 16):
+            raise ValueError(f"out_frac_bits must be one of 8, 16, not {f!r}")
+        _check_int("lanes", self.lanes, 1, 64)
+        _check_int("max_len", self.max_len, 1, SOFTMAX_MAX_LEN)
+        _check_choice("method", self.method, SOFTMAX_METHODS)
+        if self.method == "ibert" and self.in_scale > 1.0:
+            # I-BERT's c_int = floor(2.7921 / in_scale**2) vanishes from 1.67 on
+            raise ValueError(f"in_scale must be at most 1 with method 'ibert', "
+                             f"not {self.in_scale!r}")
+
+    def to_dict(self):
+        """The section's keys and values, as written to TOML or JSON."""
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {"gemm": GemmConfig, "gelu": GeluConfig, "softmax": SoftmaxConfig}
 
 
 @dataclass(frozen=True)
@@ -268,9 +337,12 @@ class Config:
         The mpGEMM engine.
     gelu : GeluConfig or None
         The GELU / SiLU unit.
+    softmax : SoftmaxConfig or None
+        The softmax unit.
     """
     gemm: GemmConfig | None = None
     gelu: GeluConfig | None = None
+    softmax: SoftmaxConfig | None = None
 
     def __post_init__(self):
         for name, cls in SECTIONS.items():
@@ -391,6 +463,10 @@ def _gemm(**kwargs):
     return Config(gemm=GemmConfig(**kwargs))
 
 
+def _softmax(**kwargs):
+    return Config(softmax=SoftmaxConfig(**kwargs))
+
+
 PRESETS = {
     # The paper's elongated tile, M2 N64 K4, bit-serial.
     "w2a8": _gemm(weight="int2"),
@@ -408,6 +484,15 @@ PRESETS = {
     "ice40-w2a8": _gemm(weight="int2", m=1, n=8, k=4, max_k=512),
     # A few seconds to build and simulate: for trying things out.
     "tiny": _gemm(weight="int2", m=1, n=4, k=2, max_k=64),
+    # Softmax: int8 logits in steps of 1/16 (range +-8), 8-bit probabilities, 4 lanes.
+    "softmax-int8": _softmax(),
+    # int16 logits in steps of 2**-10 (range +-32), 16-bit probabilities.
+    "softmax-int16": _softmax(input_bits=16, in_scale=2.0 ** -10, out_frac_bits=16),
+    # The baselines, on softmax-int8's numbers.
+    "softmax-ibert": _softmax(method="ibert"),
+    "softmax-softermax": _softmax(method="softermax"),
+    # A few seconds to build and simulate.
+    "softmax-tiny": _softmax(lanes=2, max_len=64),
 }
 
 

@@ -1,6 +1,7 @@
 """Checking users' operands: one-line errors that name the array and the problem."""
 
-__all__ = ["check_gemm_operands", "check_scales", "group_count", "load_npy"]
+__all__ = ["check_gemm_operands", "check_scales", "check_softmax_operands", "group_count",
+           "load_npy"]
 
 from pathlib import Path
 
@@ -114,3 +115,49 @@ def _check_finite(a, name, what):
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         raise InputError(f"{name}: {what} {float(a[where])!r} at index {where} is not finite")
+
+
+def check_softmax_operands(x, mask, config, *, x_name="X", mask_name="mask"):
+    """Check logits ``X (R, L)`` and an optional mask against a
+    :class:`~lutmix.config.SoftmaxConfig`; returns ``(x int64, mask bool)``.
+
+    Raises
+    ------
+    InputError
+        On a wrong dimension, empty axis, non-integer dtype, logit outside ``input_bits``, a row
+        longer than ``max_len``, or a mask of another shape or with values other than 0 and 1;
+        the message starts with ``x_name`` or ``mask_name``.
+    """
+    x = np.asarray(x)
+    bits = config.input_bits
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    if x.ndim != 2:
+        raise InputError(f"{x_name}: must be a 2-D array (R, L), not shape {x.shape}")
+    if 0 in x.shape:
+        raise InputError(f"{x_name}: has an empty axis, shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.integer):
+        raise InputError(f"{x_name}: dtype must be an integer type holding {bits}-bit logits, "
+                         f"not {x.dtype}")
+    bad = np.argwhere((x < lo) | (x > hi))
+    if len(bad):
+        at = tuple(int(i) for i in bad[0])
+        raise InputError(f"{x_name}: value {x[at]} at index {at} is not a {bits}-bit logit "
+                         f"(allowed: {lo} to {hi})")
+    if x.shape[1] > config.max_len:
+        raise InputError(f"{x_name}: rows of {x.shape[1]} logits are longer than max_len "
+                         f"{config.max_len}")
+    if mask is None:
+        return x.astype(np.int64), np.zeros(x.shape, dtype=bool)
+    mask = np.asarray(mask)
+    if mask.shape != x.shape:
+        raise InputError(f"{mask_name}: shape {mask.shape} does not match {x_name}'s shape "
+                         f"{x.shape}")
+    if mask.dtype != bool and not np.issubdtype(mask.dtype, np.integer):
+        raise InputError(f"{mask_name}: dtype must be bool or an integer type holding 0 and 1, "
+                         f"not {mask.dtype}")
+    bad = np.argwhere((mask != 0) & (mask != 1))
+    if len(bad):
+        at = tuple(int(i) for i in bad[0])
+        raise InputError(f"{mask_name}: value {mask[at]} at index {at} is not 0 or 1 "
+                         f"(1 masks the logit out)")
+    return x.astype(np.int64), mask.astype(bool)

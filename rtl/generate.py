@@ -1,6 +1,7 @@
 """Verilog generation and the manifest that describes a generated design."""
 
-__all__ = ["Unit", "UNITS", "TOP_NAMES", "gemm_top", "verilog", "manifest", "write_design"]
+__all__ = ["Unit", "UNITS", "TOP_NAMES", "gemm_top", "softmax_top", "verilog", "manifest",
+           "write_design"]
 
 import hashlib
 import json
@@ -16,6 +17,7 @@ from lutmix.gemm_spec import gemm_spec
 from .axis import AxisTop
 from .gelu import gelu_manifest, gelu_top
 from .gemm_engine import GemmEngine
+from .softmax import Softmax
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,59 @@ def _gelu_manifest(cfg, top):
     return {"ports": _port_list(top), **gelu_manifest(cfg)}
 
 
+def softmax_top(config):
+    """The AXI4-Stream top of the softmax unit of a :class:`~lutmix.config.SoftmaxConfig`."""
+    return AxisTop(Softmax(config))
+
+
+def _softmax_manifest(cfg, top):
+    from lutmix.softmax_math import softmax_spec
+    s = softmax_spec(cfg)
+    return {
+        "ports": _port_list(top),
+        "clock": "aclk (rising edge)",
+        "reset": "aresetn (active low, synchronous)",
+        "streams": {
+            "s_axis_x": {
+                "role": "logits, one row per frame",
+                "tdata_bits": s.lanes * s.in_lane_bits,
+                "lane_bits": s.in_lane_bits,
+                "lanes": s.lanes,
+                "word": f"x[j*lanes + i] in lane i of beat j, a signed {s.in_bits}-bit integer "
+                        f"sign-extended to the lane; real value x * {cfg.in_scale!r}",
+                "tuser": "bit i masks lane i out (probability 0); pad the final beat with masked "
+                         "lanes",
+                "tlast": "last beat of a row",
+            },
+            "m_axis_p": {
+                "role": "probabilities, one row per frame",
+                "tdata_bits": s.lanes * s.out_lane_bits,
+                "lane_bits": s.out_lane_bits,
+                "lanes": s.lanes,
+                "word": f"unsigned, {s.frac_bits} fractional bits ({s.word_bits}-bit word, "
+                        f"{s.one} = 1.0); masked lanes and fully masked rows give 0",
+                "tlast": "last beat of a row",
+            },
+        },
+        "method": cfg.method,
+        "widths": {
+            "mantissa": s.mant_bits + 1, "exponent": s.exp_bits, "guard": s.guard_bits,
+            "sum": s.acc_bits, "normalized_sum": s.norm_bits + 1, "reciprocal": s.recip_bits,
+            "product": s.prod_bits, "word": s.word_bits,
+        },
+        "buffer_beats": s.buffer_depth,
+        "latency_cycles": s.latency,
+        "latency": "cycles from a row's last s_axis_x beat to m_axis_p_tvalid of its first "
+                   "output beat; a row of n beats takes 2n + latency - 1 cycles end to end",
+        "throughput": "lanes elements per cycle in each pass, sustained over back-to-back rows",
+        "error_bound_lsb": s.error_bound_lsb,
+    }
+
+
 UNITS = {
     "gemm": Unit("lutmix_gemm", gemm_top, _gemm_manifest),
     "gelu": Unit("lutmix_gelu", gelu_top, _gelu_manifest),
+    "softmax": Unit("lutmix_softmax", softmax_top, _softmax_manifest),
 }
 TOP_NAMES = {section: unit.top_name for section, unit in UNITS.items()}
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from .gemm_job import GemmJob
 from .session import simulate_job
+from .softmax_verify import verify_softmax
 
 STALLS = {"w": 0.3, "s": 0.3, "x": 0.3, "y": 0.4}
 
@@ -220,7 +221,7 @@ def verify_gelu(config, **kwargs):
     return run(config, **kwargs)
 
 
-VERIFIERS = {"gemm": verify_gemm, "gelu": verify_gelu}
+VERIFIERS = {"gemm": verify_gemm, "gelu": verify_gelu, "softmax": verify_softmax}
 
 
 def verify(config, *, vectors=32, seed=0, sim="verilator", waves=False, workdir, cache_dir=None,

@@ -44,7 +44,7 @@ def test_generate_is_byte_identical(tmp_path, cfg):
     ('[gemm]\nk = 7\n', "[gemm] k must be an integer from 2 to 5, not 7"),
     ('[gemm]\nweight = "int7"\n', "[gemm] weight must be one of 'int1', 'ternary'"),
     ('[gemm]\nn = 0\n', "[gemm] n must be an integer from 1 to 1024, not 0"),
-    ('[softmax]\n', "unknown section [softmax]; allowed: [gemm]"),
+    ('[nosuch]\n', "unknown section [nosuch]; allowed: [gemm]"),
 ])
 def test_bad_config_is_one_line_and_writes_nothing(tmp_path, capsys, text, message):
     path = tmp_path / "bad.toml"

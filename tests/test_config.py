@@ -2,8 +2,18 @@ import json
 
 import pytest
 
-from lutmix.config import PRESETS, Config, GemmConfig, load_config, parse_config, preset
+from lutmix.config import (
+    PRESETS,
+    SECTIONS,
+    Config,
+    GemmConfig,
+    load_config,
+    parse_config,
+    preset,
+)
 from lutmix.errors import ConfigError
+
+ALL_SECTIONS = ", ".join(f"[{name}]" for name in SECTIONS)
 
 
 def test_defaults_follow_the_papers_elongated_tile():
@@ -77,9 +87,9 @@ def test_config_is_frozen():
 
 
 def test_config_needs_a_section():
-    with pytest.raises(ValueError,
-                       match=r"^A config needs at least one section: \[gemm\], \[gelu\]$"):
+    with pytest.raises(ValueError) as info:
         Config()
+    assert str(info.value) == f"A config needs at least one section: {ALL_SECTIONS}"
 
 
 def write(tmp_path, text, name="cfg.toml"):
@@ -104,8 +114,8 @@ def test_load_toml(tmp_path):
     ('[gemm]\nnn = 3\n', "cfg.toml: [gemm] unknown key 'nn'; allowed: engine, weight, "
      "activation, m, n, k, planes_per_cycle, max_k, group_size, zero_point, scale, "
      "dequant_lanes"),
-    ('[gem]\nn = 3\n', "cfg.toml: unknown section [gem]; allowed: [gemm], [gelu]"),
-    ('', "cfg.toml: A config needs at least one section: [gemm], [gelu]"),
+    ('[gem]\nn = 3\n', f"cfg.toml: unknown section [gem]; allowed: {ALL_SECTIONS}"),
+    ('', f"cfg.toml: A config needs at least one section: {ALL_SECTIONS}"),
     ('[gemm\n', None),
     ('gemm = 3\n', "cfg.toml: [gemm] must be a table of keys, not 3"),
     ('preset = "nope"\n', None),

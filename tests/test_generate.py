@@ -8,7 +8,7 @@ import pytest
 
 from lutmix.config import PRESETS, Config, GemmConfig
 from lutmix.gemm_spec import gemm_spec
-from lutmix.rtl.generate import verilog, write_design
+from lutmix.rtl.generate import TOP_NAMES, verilog, write_design
 
 PORTS = ["aclk", "aresetn",
          "s_axis_w_tdata", "s_axis_w_tvalid", "s_axis_w_tready", "s_axis_w_tlast",
@@ -73,4 +73,6 @@ def test_generation_leaves_nothing_unelaborated(tmp_path):
 
 @pytest.mark.parametrize("name", [n for n, c in PRESETS.items() if c.gemm is not None])
 def test_every_preset_generates(name):
-    assert "module lutmix_gemm(" in verilog("gemm", PRESETS[name].gemm)
+    for section, top in TOP_NAMES.items():
+        if getattr(PRESETS[name], section) is not None:
+            assert f"module {top}(" in verilog(section, getattr(PRESETS[name], section))
