@@ -179,7 +179,9 @@ class Device:
             want = min(nbytes - len(out), 0xFFFF)
             got = self.request("READ", UNIT_IDS[section], want.to_bytes(2, "little"))
             out += got
-            if not got:
+            if got:
+                start = self.transport.now()
+            else:
                 if self.transport.now() - start > self.timeout:
                     raise DeviceError(f"{section}: got {len(out)} of {nbytes} result bytes "
                                       f"within {self.timeout:g} s")

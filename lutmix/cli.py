@@ -1,4 +1,4 @@
-"""The ``lutmix`` command line: generate, run, verify, demo, config, synth, sweep.
+"""The ``lutmix`` command line: generate, run, verify, demo, config, synth, sweep, build-board.
 
 Errors print one line, ``lutmix: error: ...``, and exit with status 2 (bad input) or 1 (a check
 failed); nothing is written when a command fails.
@@ -291,6 +291,71 @@ def cmd_synth(args):
     return 0
 
 
+# --- boards: `run ... --device PORT` and `build-board` ---------------------------------------
+def _add_device(parser, unit):
+    parser.add_argument("--device", default=None, metavar="PORT",
+                        help="run on a board at this serial port (e.g. /dev/ttyUSB0) instead "
+                             "of in simulation")
+    parser.add_argument("--baud", type=int, default=115200,
+                        help="the board's baud rate (as built; default 115200)")
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="seconds to wait for a reply from the board")
+    parser.set_defaults(device_unit=unit)
+
+
+def cmd_run_device(args):
+    from .fpga.host import Device, DeviceError
+    from .operands import load_npy
+    unit = args.device_unit
+    config = load_config(args.config)
+    cfg = config.require(unit, args.config)
+    if args.output.suffix != ".npy":
+        raise InputError(f"{args.output}: the output must be a .npy file")
+    if unit == "gemm":
+        operands = (load_npy(args.weights, "weights"), load_npy(args.acts, "activations"),
+                    load_npy(args.scales, "scales") if args.scales is not None else None,
+                    load_npy(args.zeros, "zero points") if args.zeros is not None else None)
+    elif unit == "softmax":
+        operands = (load_npy(args.input, "logits"),
+                    load_npy(args.mask, "mask") if args.mask is not None else None)
+    else:
+        operands = (load_npy(args.input, "input words"),)
+    dev = Device.open(args.device, baud=args.baud, timeout=args.timeout)
+    built = getattr(dev.config, unit)
+    if built != cfg:
+        raise DeviceError(f"{args.device}: the board's [{unit}] was built from another config "
+                          f"({built}); rebuild it or pass the matching config")
+    y = getattr(dev, unit)(*operands)
+    _atomic_save(args.output, y)
+    print(f"{unit} on {dev.link['board']} at {args.device} ({args.baud} baud): {y.shape} "
+          f"{y.dtype}, wrote {args.output}")
+    return 0
+
+
+def cmd_build_board(args):
+    from .fpga.boards import build_board, format_board_report
+    config = load_config(args.config)
+    print(f"lutmix build-board: {args.config} on {args.board}, {args.baud} baud ...", flush=True)
+    report = build_board(config, args.board, args.output, baud=args.baud, pnr=not args.no_pnr)
+    print(format_board_report(report))
+    print(f"report: {args.output / 'report.json'}")
+    return 0
+
+
+def _add_board_parser(sub):
+    from .fpga.boards import BOARDS
+    p = sub.add_parser("build-board", help="a bitstream of a config behind a UART host link")
+    p.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
+    p.add_argument("--board", required=True, choices=list(BOARDS))
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    p.add_argument("--baud", type=int, default=115200,
+                   help="UART baud rate (115200 .. 3000000, within 2%% of the board clock)")
+    p.add_argument("--no-pnr", action="store_true",
+                   help="stop after synthesis and the fit check (no bitstream)")
+    p.set_defaults(func=cmd_build_board)
+# --- end boards ------------------------------------------------------------------------------
+
+
 def cmd_sweep(args):
     from .fpga.sweep import expand, load_sweep, run_sweep
     sweep = load_sweep(args.sweep)
@@ -356,6 +421,7 @@ def build_parser():
     q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
                    help="keep the simulation's files here")
     _add_sim(q)
+    _add_device(q, "gemm")
     q.set_defaults(func=cmd_run_gemm)
     q = run_sub.add_parser("gelu", help="Y = GELU(X) or SiLU(X) on the GELU / SiLU unit")
     q.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
@@ -368,6 +434,7 @@ def build_parser():
     q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
                    help="keep the simulation's files here")
     _add_sim(q)
+    _add_device(q, "gelu")
     q.set_defaults(func=cmd_run_gelu)
     q = run_sub.add_parser("softmax", help="P = softmax(X * in_scale) row by row on the "
                                            "softmax unit")
@@ -383,6 +450,7 @@ def build_parser():
     q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
                    help="keep the simulation's files here")
     _add_sim(q)
+    _add_device(q, "softmax")
     q.set_defaults(func=cmd_run_softmax)
 
     p = sub.add_parser("verify", help="run the cocotb regression on a config")
@@ -404,6 +472,8 @@ def build_parser():
     q.add_argument("-o", "--output", type=Path, default=Path("lutmix-demo"), metavar="DIR")
     _add_sim(q)
     q.set_defaults(func=cmd_demo_gemm)
+
+    _add_board_parser(sub)
 
     p = sub.add_parser("synth", help="synthesize, place and route a config on an FPGA")
     p.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
@@ -445,6 +515,8 @@ def main(argv=None):
         parser.error(f"--vectors must be a positive integer, not {args.vectors}")
     if getattr(args, "jobs", None) is not None and args.jobs < 1:
         parser.error(f"--jobs must be a positive integer, not {args.jobs}")
+    if getattr(args, "device", None) is not None:
+        args.func = cmd_run_device
     try:
         return args.func(args)
     except LutmixError as e:

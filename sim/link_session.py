@@ -46,7 +46,8 @@ def simulate_link(config, steps, *, params=SIM_LINK, sim="verilator", timeout=1e
     """Run ``steps`` through a :class:`~lutmix.fpga.host.Device` on the RTL.
 
     A step is ``("gemm", W, X[, scales, zeros])``, ``("softmax", X)``, ``("gelu", X)`` (any
-    :class:`Device` method and its positional arguments), ``("manifest",)`` or ``("raw",
+    :class:`Device` method and its positional arguments, then optionally a dict of keyword
+    arguments), ``("manifest",)`` or ``("raw",
     request bytes)`` (then one reply is read). ``timeout`` is the host's timeout in simulated
     seconds (1 ms = 100,000 cycles).
     """

@@ -94,7 +94,9 @@ def _run_steps(transport, session):
             elif kind == "manifest":
                 out.append(("ok", dev.manifest))
             else:
-                out.append(("ok", getattr(dev, kind)(*args)))
+                kwargs = args[-1] if args and isinstance(args[-1], dict) else {}
+                args = args[:-1] if kwargs else args
+                out.append(("ok", getattr(dev, kind)(*args, **kwargs)))
         except LutmixError as e:
             out.append(("error", f"{type(e).__name__}: {e}"))
         except Exception:                          # a bench bug: keep the traceback
