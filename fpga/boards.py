@@ -36,7 +36,7 @@ from importlib import metadata
 from pathlib import Path
 
 from amaranth import Module
-from amaranth.lib import fifo
+from amaranth.lib import fifo, io
 from amaranth.lib.wiring import Elaboratable
 
 from lutmix import __version__
@@ -105,13 +105,15 @@ class BoardTop(Elaboratable):
 
     def elaborate(self, platform):
         m = Module()
-        uart = platform.request("uart", 0)
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.rx_pin = rx_pin = io.Buffer("i", uart.rx)
+        m.submodules.tx_pin = tx_pin = io.Buffer("o", uart.tx)
         m.submodules.rx = rx = UartRx(divisor=self._divisor)
         m.submodules.tx = tx = UartTx(divisor=self._divisor)
         m.submodules.rx_fifo = q = fifo.SyncFIFOBuffered(width=8, depth=64)
         m.submodules.core = core = self._core
         m.d.comb += [
-            rx.rx.eq(uart.rx.i), uart.tx.o.eq(tx.tx),
+            rx.rx.eq(rx_pin.i), tx_pin.o.eq(tx.tx),
             q.w_data.eq(rx.o.payload), q.w_en.eq(rx.o.valid),
             core.rx.payload.eq(q.r_data), core.rx.valid.eq(q.r_rdy), q.r_en.eq(core.rx.ready),
             tx.i.payload.eq(core.tx.payload.data), tx.i.valid.eq(core.tx.valid),

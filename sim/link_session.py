@@ -24,7 +24,7 @@ from .runner import build, run_test
 
 TOP = "lutmix_link"
 # small buffers and a short frame timeout keep simulation cheap; the host adapts to them
-SIM_LINK = LinkParams(frame_bytes=256, fifo_bytes=512, timeout=3000, board="sim")
+SIM_LINK = LinkParams(frame_bytes=256, fifo_bytes=64, timeout=3000, board="sim")
 
 
 @dataclass

@@ -22,8 +22,6 @@ from lutmix.link import COMMANDS, crc16, encode_request
 from lutmix.sim.link_session import SIM_LINK, simulate_link
 from lutmix.softmax_math import softmax_spec
 
-from .conftest import simulators
-
 CONFIG = Config(gemm=PRESETS["tiny"].gemm, gelu=PRESETS["gelu8"].gelu,
                 softmax=PRESETS["softmax-tiny"].softmax)
 
@@ -34,23 +32,25 @@ FRAME_0x33 = b"\xa5" + BODY + crc16(BODY).to_bytes(2, "little")
 def _operands(seed):
     rng = np.random.default_rng(seed)
     g = CONFIG.gemm
-    W = rng.integers(-2, 2, size=(9, 150))              # int2: 3 N-tiles, 3 K-tiles (max_k 64)
-    X = rng.integers(-128, 128, size=(8, 150)).astype(np.int8)
+    W = rng.integers(-2, 2, size=(5, 70))               # int2: 2 N-tiles, 2 K-tiles (max_k 64)
+    X = rng.integers(-128, 128, size=(3, 70)).astype(np.int8)
     W[0], X[0] = -2, -128                                # the extremes
-    xs = rng.integers(-128, 128, size=(4, 37))
-    mask = rng.random((4, 37)) < 0.2
+    xs = rng.integers(-128, 128, size=(3, 19))
+    mask = rng.random((3, 19)) < 0.2
     mask[1] = True                                       # a fully masked row
     small_w = rng.integers(-2, 2, size=(4, 6))
     small_x = rng.integers(-128, 128, size=(2, 6)).astype(np.int8)
     return g, W, X, xs, mask, small_w, small_x
 
 
-@pytest.mark.parametrize("sim", simulators())
+@pytest.mark.parametrize("sim", [
+    "verilator",
+    # Icarus is ~30x slower; the link core is plain synchronous logic it adds little to
+    pytest.param("icarus", marks=pytest.mark.slow),
+])
 def test_host_to_rtl_and_back(sim, sim_cache, tmp_path):
     g, W, X, xs, mask, small_w, small_x = _operands(7)
     gx = np.arange(-128, 128).reshape(16, 16)
-    if sim == "icarus":                                  # Icarus is ~30x slower: fewer tiles
-        W, X, gx = W[:5, :70], X[:3, :70], gx[:2]
     good = encode_request("READ", 0, b"\x04\x00")
     steps = [
         ("manifest",),
