@@ -73,6 +73,7 @@ STATUS = {
     "NO_UNIT": 0x03,       # the bitstream has no such unit (or stream): not executed
     "BAD_COMMAND": 0x04,   # unknown command: not executed
     "BAD_LENGTH": 0x05,    # longer than the frame buffer, or not whole beats: not executed
+    "STALLED": 0x06,       # the unit took no beat for `timeout` cycles: rest dropped; RESET
 }
 STATUS_NAMES = {v: k for k, v in STATUS.items()}
 

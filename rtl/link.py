@@ -205,7 +205,8 @@ class LinkCore(wiring.Component):
         m.d.comb += [wr.data.eq(byte), wr.addr.eq(count)]
 
         in_frame = Signal()
-        with m.If(in_frame & ~got):
+        progress = Signal()             # a beat was taken by a unit
+        with m.If(in_frame & ~got & ~progress):
             m.d.sync += timer.eq(timer + 1)
         with m.Else():
             m.d.sync += timer.eq(0)
@@ -334,9 +335,14 @@ class LinkCore(wiring.Component):
                 with m.Else():
                     m.next = "LOAD"
             with m.State("PUSH"):
+                m.d.comb += in_frame.eq(1)
+                with m.If(timed_out):
+                    # the unit took no beat for `timeout` cycles: drop the rest, stay usable
+                    reply(STATUS["STALLED"])
                 for i, (_, _, port, _) in enumerate(inputs):
-                    m.d.comb += port.valid.eq(sel == i)
-                    with m.If((sel == i) & port.ready):
+                    m.d.comb += port.valid.eq((sel == i) & ~timed_out)
+                    with m.If((sel == i) & port.ready & ~timed_out):
+                        m.d.comb += progress.eq(1)
                         m.d.sync += [beat.eq(0), beat_i.eq(0)]
                         with m.If(ptr == length):
                             reply(STATUS["OK"])

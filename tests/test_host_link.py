@@ -63,10 +63,13 @@ def test_host_to_rtl_and_back(sim, sim_cache, tmp_path):
         ("gemm", small_w, small_x),
         ("raw", encode_request("READ", 7, b"\x01\x00")),                   # absent unit
         ("raw", encode_request("LOAD_SCALES", 0, bytes(4))),               # absent stream
-        ("raw", encode_request("STREAM", 0, bytes(3))),                    # not whole beats
+        ("raw", encode_request("STREAM", 0, bytes(4))),                    # not whole beats
         ("raw", bytes([0xA5, COMMANDS["STREAM"], 0, 0xFF, 0x7F]) + bytes(8)),  # over-long
         ("raw", b"\x77\x00" + FRAME_0x33),                                 # garbage, bad cmd
         ("raw", b"\x00"),                                                  # no reply at all
+        ("gemm", small_w, small_x),
+        ("raw", encode_request("STREAM", 0, bytes(3))),     # a beat with no weights: stalls
+        ("raw", encode_request("RESET", 0)),
         ("gemm", small_w, small_x),
     ]
     s = simulate_link(CONFIG, steps, sim=sim, pause={"rx": 0.3, "tx": 0.3}, seed=3,
@@ -104,6 +107,9 @@ def test_host_to_rtl_and_back(sim, sim_cache, tmp_path):
         (11, ("BAD_LENGTH", COMMANDS["STREAM"], b"")),
         (12, ("BAD_COMMAND", 0x33, b"")),
         (14, small),
+        (15, ("STALLED", COMMANDS["STREAM"], b"")),
+        (16, ("OK", COMMANDS["RESET"], b"")),
+        (17, small),
     ]
     for i, want in expected:
         kind, got = res[i]
