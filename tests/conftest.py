@@ -21,3 +21,12 @@ def simulators():
     sims.append(pytest.param("icarus", marks=pytest.mark.skipif(
         not icarus_available(), reason="iverilog not installed")))
     return sims
+
+
+@pytest.fixture(scope="session")
+def yowasp():
+    """The YoWASP tools compiled to machine code once, in YoWASP's own cache (~/.cache/YoWASP),
+    which every later run and every xdist worker reuses; a file lock lets one worker compile
+    while the others wait (the first Yosys compile takes 20-40 s)."""
+    from lutmix.fpga.tools import warm_cache
+    warm_cache(("yosys", "nextpnr-ecp5", "nextpnr-ice40"))
