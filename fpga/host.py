@@ -48,6 +48,18 @@ class DeviceError(ToolError):
     """The device did not answer, answered with an error, or the link broke."""
 
 
+def _serial_errors():
+    """What pyserial raises when the port goes away (termios's error on POSIX is not an
+    OSError)."""
+    import serial
+    errors = (serial.SerialException, OSError)
+    try:
+        import termios
+    except ImportError:
+        return errors
+    return errors + (termios.error,)
+
+
 class SerialTransport:
     """pyserial to a board's UART (8N1, no flow control)."""
 
@@ -60,21 +72,19 @@ class SerialTransport:
         self.name = port
 
     def write(self, data):
-        import serial
         try:
             self._serial.write(bytes(data))
             self._serial.flush()
-        except (serial.SerialException, OSError) as e:
+        except _serial_errors() as e:
             raise DeviceError(f"{self.name}: write failed (board disconnected?): {e}") from None
 
     def read(self, n, timeout):
-        import serial
         out = bytearray()
         deadline = time.monotonic() + timeout
         while len(out) < n:
             try:
                 chunk = self._serial.read(n - len(out))
-            except (serial.SerialException, OSError) as e:
+            except _serial_errors() as e:
                 raise DeviceError(f"{self.name}: read failed (board disconnected?): "
                                   f"{e}") from None
             out += chunk
