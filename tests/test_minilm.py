@@ -63,6 +63,15 @@ def test_float_reference_ranks_paraphrases_first(model):
     assert max(sims["unrelated"]) < 0.1
 
 
+def test_float_reference_matches_the_documented_similarities(model):
+    # sentence-transformers' quick start prints these for all-MiniLM-L6-v2 (4 decimals)
+    e = forward_float(model, tokenize(["The weather is lovely today.", "It's so sunny outside!",
+                                       "He drove to the stadium."]))
+    documented = np.array([[1.0, 0.6660, 0.1046], [0.6660, 1.0, 0.1411],
+                           [0.1046, 0.1411, 1.0]])
+    assert np.abs(e @ e.T - documented).max() < 5e-5
+
+
 def test_padding_and_mask_do_not_change_an_embedding(model):
     alone = forward_float(model, tokenize(["A cat."]))
     padded = forward_float(model, tokenize(["A cat.", "A much longer sentence than the cat."]))
