@@ -80,7 +80,7 @@ def test_toml_with_both_sections(tmp_path):
 def test_presets():
     names = [n for n, c in PRESETS.items() if c.softmax is not None]
     assert names == ["softmax-int8", "softmax-int16", "softmax-ibert", "softmax-softermax",
-                     "softmax-tiny"]
+                     "softmax-tiny", "minilm"]
     assert PRESETS["softmax-int16"].softmax.input_bits == 16
     assert {PRESETS[n].softmax.method for n in names} == {"exact", "ibert", "softermax"}
     with pytest.raises(TypeError, match="^softmax must be a SoftmaxConfig or None"):
