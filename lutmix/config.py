@@ -18,7 +18,7 @@ prefixes that line with the file and section, e.g. ``cfg.toml: [gemm] k must be 
 """
 
 __all__ = [
-    "GemmConfig", "Config", "PRESETS", "SECTIONS",
+    "GemmConfig", "GeluConfig", "Config", "PRESETS", "SECTIONS",
     "preset", "load_config", "parse_config",
 ]
 
@@ -31,8 +31,16 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .formats import activation_format, weight_format
+from .gelu_math import FUNCTIONS as GELU_FUNCTIONS
+from .gelu_math import METHODS as GELU_METHODS
+from .gelu_math import ROM_MAX_BITS, resolve_method
 
-ENGINES = ("lut",)
+ENGINES = ("lut", "shiftadd", "mac")
+GROUP_SIZES = (32, 64, 128, "channel", "tensor")
+ZERO_POINTS = ("original", "scaled")
+SCALES = ("fp16", "fp32")
+WHOLE_K_BLOCK = 128     # the dequantization block of group_size "channel" and "tensor"
+SHIFTADD_WEIGHTS = ("int2", "int3", "int4", "uint2", "uint3", "uint4", "int8")
 
 
 def _check_int(name, value, lo, hi):
@@ -43,9 +51,18 @@ def _check_int(name, value, lo, hi):
 
 
 def _check_choice(name, value, choices):
-    if not isinstance(value, str) or value not in choices:
+    if isinstance(value, bool) or value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
+
+
+def _check_frac(name, value, bits_name, bits):
+    """Fraction bits of a ``bits``-wide word: 0 to ``bits - 1``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer from 0 to {bits - 1}, not {value!r}")
+    if not 0 <= value < bits:
+        raise ValueError(f"{name} must be an integer from 0 to {bits - 1} (less than "
+                         f"{bits_name} = {bits}), not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -55,23 +72,40 @@ class GemmConfig:
     Parameters
     ----------
     engine : str
-        ``"lut"``: the LUT Tensor Core engine.
+        ``"lut"`` (LUT Tensor Core: table lookups), ``"shiftadd"`` (MixPE: shifts and adds,
+        no multipliers) or ``"mac"`` (the baseline: decoded weights times activations on
+        ordinary multipliers).
     weight : str
-        Weight format, see :data:`lutmix.formats.WEIGHT_FORMATS`.
+        Weight format, see :data:`lutmix.formats.WEIGHT_FORMATS` (``shiftadd`` takes int2-4,
+        uint2-4 and int8).
     activation : str
-        Activation format, see :data:`lutmix.formats.ACTIVATION_FORMATS`.
+        Activation format: ``int8``, ``int16``, ``fp16`` or ``bf16`` (float activations need
+        ``group_size``).
     m : int
         Activation rows (tokens) per tile, 1 to 64.
     n : int
         Output channels per tile, 1 to 1024.
     k : int
-        LUT group size: activations per table, 2 to 5.
+        Activations per group: the LUT group size for ``lut`` (2 to 5), the activations each
+        processing element takes per step for ``shiftadd`` and ``mac`` (1 to 8).
     planes_per_cycle : int
-        Weight bit-planes looked up per cycle, from 1 (bit-serial) to the weight width.
+        Weight bit-planes handled per cycle by ``lut`` and ``shiftadd``, from 1 (bit-serial)
+        to the weight width. ``mac`` multiplies whole weights, one group per cycle.
     max_k : int
-        Longest reduction (K) one weight tile holds, 1 to 65536. The weight buffer and the
-        accumulator are sized for it, so the accumulator cannot overflow; the drivers split a
-        longer K into several tiles and add the partial results.
+        Longest reduction (K) one weight tile holds, 1 to 65536. The drivers split a longer K
+        into several tiles and add the partial results.
+    group_size : int, str or None
+        Per-group dequantization along K: 32, 64, 128, ``"channel"`` (one scale per output
+        channel) or ``"tensor"`` (one scale in all). ``None`` (the default, and what leaving the
+        key out of a TOML file means): no scales, exact integer results.
+    zero_point : str
+        For unsigned weights: ``"original"``, w = (q - z) * s with integer z, or ``"scaled"``,
+        w = q * s - z with z in the scale format.
+    scale : str
+        Format of scales (and scaled zero points): ``"fp16"`` or ``"fp32"``.
+    dequant_lanes : int
+        Elements the dequantization unit converts per cycle; 0 picks the fewest that keep up
+        with the array.
     """
     engine: str = "lut"
     weight: str = "int2"
@@ -81,16 +115,39 @@ class GemmConfig:
     k: int = 4
     planes_per_cycle: int = 1
     max_k: int = 2048
+    group_size: int | str | None = None
+    zero_point: str = "original"
+    scale: str = "fp16"
+    dequant_lanes: int = 0
 
     def __post_init__(self):
         _check_choice("engine", self.engine, ENGINES)
         wfmt = weight_format(self.weight)
-        activation_format(self.activation)
+        afmt = activation_format(self.activation)
+        if self.engine == "shiftadd" and self.weight not in SHIFTADD_WEIGHTS:
+            raise ValueError(
+                f"weight must be one of {', '.join(map(repr, SHIFTADD_WEIGHTS))} for engine "
+                f"'shiftadd', not {self.weight!r}")
         _check_int("m", self.m, 1, 64)
         _check_int("n", self.n, 1, 1024)
-        _check_int("k", self.k, 2, 5)
+        if self.engine == "lut":
+            _check_int("k", self.k, 2, 5)
+        else:
+            _check_int("k", self.k, 1, 8)
         _check_int("planes_per_cycle", self.planes_per_cycle, 1, wfmt.bits)
         _check_int("max_k", self.max_k, 1, 65536)
+        if self.group_size is not None:
+            _check_choice("group_size", self.group_size, GROUP_SIZES)
+        _check_choice("zero_point", self.zero_point, ZERO_POINTS)
+        _check_choice("scale", self.scale, SCALES)
+        _check_int("dequant_lanes", self.dequant_lanes, 0, self.m * self.n)
+        if afmt.is_float and self.group_size is None:
+            raise ValueError(
+                f"activation {self.activation!r} needs group_size (float activations are "
+                f"dequantized per group): one of {', '.join(map(repr, GROUP_SIZES))}")
+        if self.dequant and self.max_k < self.block:
+            raise ValueError(f"max_k must be at least the dequantization block ({self.block}) "
+                             f"when group_size is {self.group_size!r}, not {self.max_k!r}")
 
     @property
     def weight_format(self):
@@ -101,17 +158,104 @@ class GemmConfig:
         return activation_format(self.activation)
 
     @property
+    def dequant(self):
+        """Whether results are dequantized to fp32 per group."""
+        return self.group_size is not None
+
+    @property
+    def block(self):
+        """Activations per dequantization block: the group size, or 128 for ``"channel"`` and
+        ``"tensor"`` (whose one scale repeats over the blocks). ``None`` without dequantization."""
+        if self.group_size is None:
+            return None
+        return self.group_size if isinstance(self.group_size, int) else WHOLE_K_BLOCK
+
+    @property
+    def block_groups(self):
+        """Groups of ``k`` per block (a block is padded with zeros to a multiple of ``k``)."""
+        return math.ceil(self.block / self.k) if self.dequant else None
+
+    @property
     def chunks(self):
-        """Cycles per LUT group: ``ceil(weight bits / planes_per_cycle)``."""
+        """Cycles per group: ``ceil(weight bits / planes_per_cycle)``, or 1 for ``mac``."""
+        if self.engine == "mac":
+            return 1
         return math.ceil(self.weight_format.bits / self.planes_per_cycle)
 
     @property
+    def max_blocks(self):
+        """Dequantization blocks one weight tile holds."""
+        return self.max_k // self.block if self.dequant else None
+
+    @property
     def max_groups(self):
-        """LUT groups one weight tile holds: ``ceil(max_k / k)``."""
+        """Groups one weight tile holds: ``ceil(max_k / k)``, or whole blocks with dequant."""
+        if self.dequant:
+            return self.max_blocks * self.block_groups
         return math.ceil(self.max_k / self.k)
 
+    def to_dict(self):
+        """The keys a TOML file sets (``group_size`` is left out when it is ``None``)."""
+        d = dataclasses.asdict(self)
+        if d["group_size"] is None:
+            del d["group_size"]
+        return d
 
-SECTIONS = {"gemm": GemmConfig}
+
+@dataclass(frozen=True)
+class GeluConfig:
+    """A pointwise GELU or SiLU unit; see :mod:`lutmix.gelu_math` for the arithmetic.
+
+    Parameters
+    ----------
+    function : str
+        ``"gelu"`` (the erf form) or ``"silu"``.
+    input_bits : int
+        Width of a signed input word, 8 to 16; its real value is ``x / 2**in_frac_bits``.
+    in_frac_bits : int
+        Fraction bits of the input, 0 to ``input_bits - 1``.
+    out_bits : int
+        Width of a signed output word, 8 to 16; results outside its range saturate.
+    out_frac_bits : int
+        Fraction bits of the output, 0 to ``out_bits - 1``.
+    lanes : int
+        Words per cycle (per stream beat), 1 to 64.
+    method : str
+        ``"rom"`` (correctly rounded table, inputs up to 10 bits), ``"pwq"`` (piecewise
+        quadratic, within 1 LSB), ``"ibert"`` (I-BERT's i-GELU, a baseline) or ``"auto"``
+        (``rom`` up to 10-bit inputs, else ``pwq``).
+    """
+    function: str = "gelu"
+    input_bits: int = 8
+    in_frac_bits: int = 4
+    out_bits: int = 8
+    out_frac_bits: int = 4
+    lanes: int = 1
+    method: str = "auto"
+
+    def __post_init__(self):
+        _check_choice("function", self.function, GELU_FUNCTIONS)
+        _check_int("input_bits", self.input_bits, 8, 16)
+        _check_frac("in_frac_bits", self.in_frac_bits, "input_bits", self.input_bits)
+        _check_int("out_bits", self.out_bits, 8, 16)
+        _check_frac("out_frac_bits", self.out_frac_bits, "out_bits", self.out_bits)
+        _check_int("lanes", self.lanes, 1, 64)
+        _check_choice("method", self.method, GELU_METHODS)
+        if self.method == "rom" and self.input_bits > ROM_MAX_BITS:
+            raise ValueError(f"method 'rom' needs input_bits <= {ROM_MAX_BITS} (one table entry "
+                             f"per input), not {self.input_bits}; use 'pwq' or 'auto'")
+
+    @property
+    def resolved_method(self):
+        """``method``, with ``auto`` replaced by what it picks."""
+        return resolve_method(self)
+
+    def to_dict(self):
+        """The section's keys and values, as written to TOML or JSON."""
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {"gemm": GemmConfig, "gelu": GeluConfig}
 
 
 @dataclass(frozen=True)
@@ -122,8 +266,11 @@ class Config:
     ----------
     gemm : GemmConfig or None
         The mpGEMM engine.
+    gelu : GeluConfig or None
+        The GELU / SiLU unit.
     """
     gemm: GemmConfig | None = None
+    gelu: GeluConfig | None = None
 
     def __post_init__(self):
         for name, cls in SECTIONS.items():
@@ -142,7 +289,7 @@ class Config:
         return value
 
     def to_dict(self):
-        return {name: dataclasses.asdict(getattr(self, name))
+        return {name: getattr(self, name).to_dict()
                 for name in SECTIONS if getattr(self, name) is not None}
 
     def to_json(self):
@@ -262,6 +409,23 @@ PRESETS = {
     # A few seconds to build and simulate: for trying things out.
     "tiny": _gemm(weight="int2", m=1, n=4, k=2, max_k=64),
 }
+
+
+def _gelu(**kwargs):
+    return Config(gelu=GeluConfig(**kwargs))
+
+
+PRESETS.update({
+    # int8 in and out at scale 1/16 (range +-8): the setting of findings.md's GELU table
+    "gelu8": _gelu(function="gelu", lanes=4),
+    "silu8": _gelu(function="silu", lanes=4),
+    "gelu8-ibert": _gelu(function="gelu", lanes=4, method="ibert"),
+    # int16 in and out at scale 1/4096 (range +-8): piecewise quadratic
+    "gelu16": _gelu(function="gelu", input_bits=16, in_frac_bits=12, out_bits=16,
+                    out_frac_bits=12, lanes=4),
+    "silu16": _gelu(function="silu", input_bits=16, in_frac_bits=12, out_bits=16,
+                    out_frac_bits=12, lanes=4),
+})
 
 
 def preset(name):

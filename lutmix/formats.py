@@ -24,8 +24,9 @@ uintB      0 .. 2**B-1    q                     2**B-1   2
 
 Activations
 -----------
-``int8`` and ``int16`` are two's-complement integers. Floating-point activations join this
-table in the dequantization work; ``ActivationFormat.kind`` tells them apart.
+``int8`` and ``int16`` are two's-complement integers. ``fp16`` (IEEE binary16) and ``bf16``
+(bfloat16) are floating point; the engines align each block of them to a shared exponent and
+compute with the aligned integer mantissas (:mod:`lutmix.bfp`).
 """
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
 
 from dataclasses import dataclass
 
+import ml_dtypes
 import numpy as np
 
 
@@ -131,32 +133,91 @@ class ActivationFormat:
     name : str
         The name used in configs (``"int8"``).
     bits : int
-        Storage width of one activation.
+        Storage width of one activation on the stream.
     kind : str
-        ``"int"`` for two's-complement integers.
+        ``"int"`` for two's-complement integers, ``"float"`` for IEEE-style floating point.
     dtype : numpy.dtype
-        The NumPy dtype users pass activations in.
+        The NumPy dtype users pass activations in (``float32`` for bf16, whose values must be
+        exactly representable in bfloat16).
+    exp_bits, frac_bits : int
+        Exponent and fraction widths of a float format (0 for integers).
+    guard_bits : int
+        Float formats only: extra low bits an aligned mantissa keeps, see :mod:`lutmix.bfp`.
     """
     name: str
     bits: int
     kind: str
     dtype: np.dtype
+    exp_bits: int = 0
+    frac_bits: int = 0
+    guard_bits: int = 0
+
+    @property
+    def is_float(self):
+        return self.kind == "float"
 
     @property
     def min(self):
+        """Smallest integer activation (integer formats)."""
         return -(1 << (self.bits - 1))
 
     @property
     def max(self):
+        """Largest integer activation (integer formats)."""
         return (1 << (self.bits - 1)) - 1
+
+    @property
+    def bias(self):
+        return (1 << (self.exp_bits - 1)) - 1
+
+    @property
+    def core_bits(self):
+        """Width of the signed integers the engines' arrays see: the value itself for integer
+        formats, the block-aligned mantissa for float formats."""
+        return 16 if self.is_float else self.bits
+
+    @property
+    def core_max(self):
+        """Largest magnitude the arrays see (aligned mantissas stay below 2**15)."""
+        if self.is_float:
+            return ((1 << (self.frac_bits + 1)) - 1) << self.guard_bits
+        return self.max
+
+    @property
+    def core_min(self):
+        return -self.core_max if self.is_float else self.min
+
+    def to_bits(self, x):
+        """Float activations to their ``uint16`` bit patterns."""
+        x = np.asarray(x)
+        if self.name == "fp16":
+            return x.astype(np.float16).view(np.uint16)
+        return x.astype(ml_dtypes.bfloat16).view(np.uint16)
+
+    def from_bits(self, bits):
+        """``uint16`` bit patterns to float64 values."""
+        bits = np.asarray(bits, dtype=np.uint16)
+        if self.name == "fp16":
+            return bits.view(np.float16).astype(np.float64)
+        return bits.view(ml_dtypes.bfloat16).astype(np.float64)
 
     def check(self, x, what="activations"):
         """Raise ``ValueError`` naming ``what`` unless ``x`` is an array of this format."""
         x = np.asarray(x)
         if x.dtype != self.dtype:
+            extra = " holding bfloat16 values" if self.name == "bf16" else ""
             raise ValueError(
-                f"{what}: dtype must be {np.dtype(self.dtype).name} for {self.name} "
+                f"{what}: dtype must be {np.dtype(self.dtype).name}{extra} for {self.name} "
                 f"activations, not {x.dtype}")
+        if self.name == "bf16" and x.size:
+            with np.errstate(all="ignore"):
+                back = x.astype(ml_dtypes.bfloat16).astype(np.float32)
+            bad = ~((back == x) | (np.isnan(back) & np.isnan(x)))
+            if bad.any():
+                where = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise ValueError(
+                    f"{what}: value {float(x[where])!r} at index {where} is not exactly "
+                    f"representable in bfloat16")
 
 
 def _int_weight(bits):
@@ -179,6 +240,11 @@ WEIGHT_FORMATS = {f.name: f for f in [
 ACTIVATION_FORMATS = {f.name: f for f in [
     ActivationFormat("int8", 8, "int", np.dtype(np.int8)),
     ActivationFormat("int16", 16, "int", np.dtype(np.int16)),
+    # aligned mantissas: 11 significand bits + 4 guard bits, 8 + 7: both below 2**15
+    ActivationFormat("fp16", 16, "float", np.dtype(np.float16), exp_bits=5, frac_bits=10,
+                     guard_bits=4),
+    ActivationFormat("bf16", 16, "float", np.dtype(np.float32), exp_bits=8, frac_bits=7,
+                     guard_bits=7),
 ]}
 
 

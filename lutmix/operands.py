@@ -1,6 +1,6 @@
 """Checking users' operands: one-line errors that name the array and the problem."""
 
-__all__ = ["check_gemm_operands", "load_npy"]
+__all__ = ["check_gemm_operands", "check_scales", "group_count", "load_npy"]
 
 from pathlib import Path
 
@@ -45,4 +45,72 @@ def check_gemm_operands(w, x, config, *, w_name="weights", x_name="activations")
     if w.shape[1] != x.shape[1]:
         raise InputError(f"{x_name}: K = {x.shape[1]} does not match {w_name}'s K = "
                          f"{w.shape[1]}")
+    if isinstance(config.group_size, int) and x.shape[1] % config.group_size:
+        raise InputError(f"{x_name}: K = {x.shape[1]} is not a multiple of group_size "
+                         f"{config.group_size}")
     return w, x
+
+
+def group_count(config, K):
+    """Quantization groups along K: ``K / group_size``, or 1 for ``"channel"``/``"tensor"``."""
+    return K // config.group_size if isinstance(config.group_size, int) else 1
+
+
+def check_scales(scales, zeros, config, N, K, *, s_name="scales", z_name="zeros"):
+    """Check per-group scales ``S`` and zero points ``Z`` for an ``(N, K)`` weight.
+
+    ``S`` has shape (N, groups), or (1, 1) for ``group_size = "tensor"``, and the config's scale
+    dtype (float16 or float32); every scale is finite. ``Z`` is only for unsigned weights; it has
+    the shape of ``S``: integers from 0 to 2**bits - 1 for ``zero_point = "original"``, finite
+    values of the scale dtype for ``"scaled"``. Leaving ``Z`` out means zero points of 0.
+    """
+    if not config.dequant:
+        raise InputError(f"{s_name}: scales need a config with group_size")
+    if scales is None:
+        raise InputError(f"{s_name}: group_size {config.group_size!r} needs scales")
+    scales = np.asarray(scales)
+    groups = group_count(config, K)
+    shape = (1, 1) if config.group_size == "tensor" else (N, groups)
+    dtype = np.dtype(np.float16 if config.scale == "fp16" else np.float32)
+    what = {"tensor": "one scale", "channel": "one per output channel"}.get(
+        config.group_size, f"N = {N} by {groups} groups of {config.group_size}")
+    if scales.shape != shape:
+        raise InputError(f"{s_name}: shape must be {shape} ({what}), not {scales.shape}")
+    if scales.dtype != dtype:
+        raise InputError(f"{s_name}: dtype must be {dtype.name} for scale = "
+                         f"{config.scale!r}, not {scales.dtype}")
+    _check_finite(scales, s_name, "scale")
+    fmt = config.weight_format
+    if zeros is None:
+        return scales, None
+    zeros = np.asarray(zeros)
+    if fmt.signed:
+        raise InputError(f"{z_name}: zero points are for unsigned weights; {config.weight} "
+                         f"weights are signed")
+    if zeros.shape != shape:
+        raise InputError(f"{z_name}: shape must be {shape}, the shape of the scales, "
+                         f"not {zeros.shape}")
+    if config.zero_point == "original":
+        if zeros.dtype.kind not in "iu":
+            raise InputError(f"{z_name}: zero points must be integers for zero_point = "
+                             f"'original' (w = (q - z) * s), not {zeros.dtype}; use "
+                             f"zero_point = 'scaled' for fractional ones")
+        hi = (1 << fmt.bits) - 1
+        bad = (zeros < 0) | (zeros > hi)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise InputError(f"{z_name}: zero point {int(zeros[where])} at index {where} is "
+                             f"outside 0 to {hi} for {config.weight} weights")
+    else:
+        if zeros.dtype != dtype:
+            raise InputError(f"{z_name}: dtype must be {dtype.name} for zero_point = 'scaled' "
+                             f"with scale = {config.scale!r}, not {zeros.dtype}")
+        _check_finite(zeros, z_name, "zero point")
+    return scales, zeros
+
+
+def _check_finite(a, name, what):
+    bad = ~np.isfinite(a)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InputError(f"{name}: {what} {float(a[where])!r} at index {where} is not finite")

@@ -14,7 +14,8 @@ from lutmix import __version__, words
 from lutmix.gemm_spec import gemm_spec
 
 from .axis import AxisTop
-from .lut_gemm import LutGemm
+from .gelu import gelu_manifest, gelu_top
+from .gemm_engine import GemmEngine
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Unit:
 
 def gemm_top(config):
     """The AXI4-Stream top of the GEMM engine of a :class:`~lutmix.config.GemmConfig`."""
-    return AxisTop(LutGemm(config))
+    return AxisTop(GemmEngine(config))
 
 
 def _convert(section, unit_config, name=None):
@@ -118,8 +119,13 @@ def _gemm_manifest(cfg, top):
     }
 
 
+def _gelu_manifest(cfg, top):
+    return {"ports": _port_list(top), **gelu_manifest(cfg)}
+
+
 UNITS = {
     "gemm": Unit("lutmix_gemm", gemm_top, _gemm_manifest),
+    "gelu": Unit("lutmix_gelu", gelu_top, _gelu_manifest),
 }
 TOP_NAMES = {section: unit.top_name for section, unit in UNITS.items()}
 

@@ -34,9 +34,12 @@ class GemmJob:
     x_tags : list of str
         A label for each activation frame, used in reports (``"vector 3 (all-max)"``).
     pause : dict
-        Pause probabilities for ``"w"`` and ``"x"`` (idle cycles) and ``"y"`` (backpressure).
+        Pause probabilities for ``"w"``, ``"s"`` and ``"x"`` (idle cycles) and ``"y"``
+        (backpressure).
     seed : int
         Seed of the pause generators.
+    s_beats : ndarray of uint8, shape (beats, bytes)
+        With ``group_size``: the scale beats of each weight tile, frame after frame.
     """
     config: GemmConfig
     w_beats: np.ndarray
@@ -45,8 +48,9 @@ class GemmJob:
     x_lens: list
     x_release: list
     x_tags: list
-    pause: dict = field(default_factory=lambda: {"w": 0.0, "x": 0.0, "y": 0.0})
+    pause: dict = field(default_factory=lambda: {"w": 0.0, "s": 0.0, "x": 0.0, "y": 0.0})
     seed: int = 0
+    s_beats: np.ndarray | None = None
 
     @property
     def spec(self):
@@ -54,15 +58,22 @@ class GemmJob:
 
     @classmethod
     def from_passes(cls, config, passes, *, pause=None, seed=0):
-        """Build a job from ``[(codes (n, G*k), [(x (m, G*k), tag), ...]), ...]``."""
+        """Build a job from ``[(codes (n, G*k), [(x (m, G*k), tag), ...], scales), ...]``.
+
+        ``scales`` is ``(S, Z)`` per block of the tile (``(n, blocks)`` each, ``Z`` may be
+        ``None``) with ``group_size``, else ``None``. Float activations are bit patterns.
+        """
         spec = gemm_spec(config)
         w_beats, w_lens, x_beats, x_lens, x_release, x_tags = [], [], [], [], [], []
-        for codes, tiles in passes:
+        s_beats = []
+        for codes, tiles, scales in passes:
             if not tiles:
                 raise ValueError("Every weight tile needs at least one activation tile")
             beats = words.pack_weights(codes, spec)
             w_beats.append(beats)
             w_lens.append(len(beats))
+            if config.dequant:
+                s_beats.append(words.pack_scales(*scales, spec))
             for i, (x, tag) in enumerate(tiles):
                 if x.shape[1] != codes.shape[1]:
                     raise ValueError(f"Activation tile K {x.shape[1]} != weight tile K "
@@ -74,12 +85,21 @@ class GemmJob:
                 x_tags.append(tag)
         return cls(config=config, w_beats=np.concatenate(w_beats), w_lens=w_lens,
                    x_beats=np.concatenate(x_beats), x_lens=x_lens, x_release=x_release,
-                   x_tags=x_tags, pause=dict(pause or {"w": 0.0, "x": 0.0, "y": 0.0}),
-                   seed=seed)
+                   x_tags=x_tags, pause=dict(pause or {}), seed=seed,
+                   s_beats=np.concatenate(s_beats) if s_beats else None)
+
+    @property
+    def s_lens(self):
+        """Scale beats per weight tile: its blocks."""
+        if self.s_beats is None:
+            return []
+        c = self.config
+        return [n // (c.block_groups * self.spec.chunks) for n in self.w_lens]
 
     def frames(self, which):
-        """The frames of stream ``"w"`` or ``"x"`` as lists of beat bytes."""
-        beats, lens = (self.w_beats, self.w_lens) if which == "w" else (self.x_beats, self.x_lens)
+        """The frames of stream ``"w"``, ``"s"`` or ``"x"`` as lists of beat bytes."""
+        beats, lens = {"w": (self.w_beats, self.w_lens), "s": (self.s_beats, self.s_lens),
+                       "x": (self.x_beats, self.x_lens)}[which]
         out, start = [], 0
         for n in lens:
             out.append(beats[start:start + n])
@@ -90,8 +110,11 @@ class GemmJob:
         meta = {"config": self.config.__dict__, "w_lens": self.w_lens, "x_lens": self.x_lens,
                 "x_release": self.x_release, "x_tags": self.x_tags, "pause": self.pause,
                 "seed": self.seed}
-        np.savez(path, w_beats=self.w_beats, x_beats=self.x_beats,
-                 meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+        arrays = dict(w_beats=self.w_beats, x_beats=self.x_beats,
+                      meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+        if self.s_beats is not None:
+            arrays["s_beats"] = self.s_beats
+        np.savez(path, **arrays)
 
     @classmethod
     def load(cls, path):
@@ -100,4 +123,5 @@ class GemmJob:
             return cls(config=GemmConfig(**meta["config"]), w_beats=f["w_beats"],
                        w_lens=meta["w_lens"], x_beats=f["x_beats"], x_lens=meta["x_lens"],
                        x_release=meta["x_release"], x_tags=meta["x_tags"],
-                       pause=meta["pause"], seed=meta["seed"])
+                       pause=meta["pause"], seed=meta["seed"],
+                       s_beats=f["s_beats"] if "s_beats" in f else None)

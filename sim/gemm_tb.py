@@ -64,16 +64,26 @@ class GemmTB:
         self.x_monitor = AxiStreamMonitor(AxiStreamBus.from_prefix(dut, "s_axis_x"), clk, rst,
                                           **kw)
         self.y_sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_y"), clk, rst, **kw)
-        for i, (name, port) in enumerate([("w", self.w_source), ("x", self.x_source),
-                                          ("y", self.y_sink)]):
+        ports = [("w", self.w_source), ("x", self.x_source), ("y", self.y_sink)]
+        watched = [self.w_monitor, self.x_monitor]
+        self.s_source = self.s_monitor = None
+        if job.s_beats is not None:
+            self.s_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_s"), clk, rst,
+                                            **kw)
+            self.s_monitor = AxiStreamMonitor(AxiStreamBus.from_prefix(dut, "s_axis_s"), clk,
+                                              rst, **kw)
+            ports.append(("s", self.s_source))
+            watched.append(self.s_monitor)
+        for i, (name, port) in enumerate(ports):
             prob = float(job.pause.get(name, 0.0))
             if prob > 0:
-                port.set_pause_generator(pause_generator(prob, job.seed * 3 + i))
-        for port in (self.w_source, self.x_source, self.w_monitor, self.x_monitor, self.y_sink):
+                port.set_pause_generator(pause_generator(prob, job.seed * 4 + i))
+        for port in [p for _, p in ports] + watched:
             port.log.setLevel(logging.WARNING)      # one line per frame is too much for big jobs
         self.model = GemmModel(self.spec)
         self.scoreboard = Scoreboard(compare_tiles)
         self.expected_by_index = {}
+        self.predicted = 0
         self.violations = []
 
     async def reset(self):
@@ -84,6 +94,30 @@ class GemmTB:
 
     def cycle(self):
         return int(get_sim_time(unit="ns") // PERIOD_NS)
+
+    async def drive_scales(self):
+        for beats in self.job.frames("s"):
+            await self.s_source.send(AxiStreamFrame(beats.tobytes()))
+
+    def expect(self, predictions):
+        for expected in predictions:
+            index = self.predicted
+            tag = self.job.x_tags[index] if index < len(self.job.x_tags) else f"frame {index}"
+            self.expected_by_index[index] = expected
+            self.scoreboard.expect(expected, tag)
+            self.predicted += 1
+
+    def model_call(self, method, *args):
+        try:
+            self.expect(method(*args))
+        except RuntimeError as e:       # the engine took a frame the protocol forbids
+            self.violations.append(str(e))
+
+    async def watch_scales(self):
+        while True:
+            frame = await self.s_monitor.recv()
+            self.model_call(self.model.scales, np.frombuffer(bytes(frame.tdata),
+                            dtype=np.uint8).reshape(-1, self.spec.s_tdata_bits // 8))
 
     async def drive(self):
         for beats in self.job.frames("w"):
@@ -96,23 +130,14 @@ class GemmTB:
             frame = await self.w_monitor.recv()
             beats = np.frombuffer(bytes(frame.tdata), dtype=np.uint8).reshape(
                 -1, self.spec.w_tdata_bits // 8)
-            self.model.weights(beats)
+            self.model_call(self.model.weights, beats)
 
     async def watch_acts(self):
-        index = 0
         while True:
             frame = await self.x_monitor.recv()
             beats = np.frombuffer(bytes(frame.tdata), dtype=np.uint8).reshape(
                 -1, self.spec.x_tdata_bits // 8)
-            tag = self.job.x_tags[index] if index < len(self.job.x_tags) else f"frame {index}"
-            try:
-                expected = self.model.acts(beats, _last_user(frame))
-            except RuntimeError as e:       # the engine took a frame the protocol forbids
-                self.violations.append(f"{tag}: {e}")
-                expected = None
-            self.expected_by_index[index] = expected
-            self.scoreboard.expect(expected, tag)
-            index += 1
+            self.model_call(self.model.acts, beats, _last_user(frame))
 
     def frame_timeout_cycles(self):
         most = max(self.job.x_lens) if self.job.x_lens else 1
@@ -122,12 +147,20 @@ class GemmTB:
 @cocotb.test()
 async def gemm_job(dut):
     """Stream a job, check every result tile, and record results and cycle counts."""
+    await run_job(dut)
+
+
+async def run_job(dut):
+    """The body of :func:`gemm_job`, for benches that add their own probes."""
     job = GemmJob.load(os.environ["LUTMIX_JOB"])
     tb = GemmTB(dut, job)
     await tb.reset()
     start = tb.cycle()
     cocotb.start_soon(tb.watch_weights())
     cocotb.start_soon(tb.watch_acts())
+    if tb.s_source is not None:
+        cocotb.start_soon(tb.watch_scales())
+        cocotb.start_soon(tb.drive_scales())
     cocotb.start_soon(tb.drive())
 
     y_bytes = tb.spec.y_tdata_bits // 8
@@ -153,6 +186,8 @@ async def gemm_job(dut):
                                                   dtype=np.uint8).reshape(-1, y_bytes), tb.spec)
         tb.scoreboard.receive(tile)
 
+    if tb.model.pending:
+        tb.violations.append(f"{tb.model.pending} activation tiles never had weights")
     summary = tb.scoreboard.finish()
     for mismatch in summary["mismatches"][:KEEP_MISMATCHES]:
         i = mismatch["index"]

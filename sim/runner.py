@@ -28,6 +28,20 @@ from .tools import check_simulator, verilator_root, verilator_version
 
 TIMESCALE = ("1ns", "1ps")
 VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-Wno-MULTIDRIVEN"]
+# Yosys writes combinational logic as `always @*` blocks and relies on the time-0 event of
+# Verilog-2005 declaration initializers to evaluate them once. SystemVerilog (cocotb's default
+# -g2012 for Icarus) initializes without an event, so a block whose inputs never change would
+# hold X forever; Amaranth's output is plain Verilog-2005 (the later -g flag wins).
+ICARUS_ARGS = ["-g2005"]
+ICARUS_DUMP = """module lutmix_iverilog_dump;
+  reg [8*1024:1] path;
+  initial begin
+    if ($value$plusargs("dumpfile_path=%s", path)) $dumpfile(path);
+    else $dumpfile("{top}.fst");
+    $dumpvars(0, {top});
+  end
+endmodule
+"""
 
 
 def default_cache_dir():
@@ -62,7 +76,12 @@ def _wheel_make_fixes():
     fixes = []
     if re.search(r"^CFG_CXXFLAGS_PCH_I = *$", text, re.MULTILINE):
         fixes.append("CFG_CXXFLAGS_PCH_I=-include")
-    return fixes
+    return fixes + MODEL_OPT
+
+
+# The models are compiled without C++ optimization: about a fifth faster to build, and the
+# simulations, which the Python bench dominates, run about a fifth slower.
+MODEL_OPT = ["OPT_FAST=-O0", "OPT_SLOW=-O0"]
 
 
 @functools.cache
@@ -100,9 +119,11 @@ def _runner(sim, runtime_store=None):
 
 def _key(verilog_text, top, sim, waves):
     h = hashlib.sha256()
-    tools = [sim, str(waves), top, cocotb.__version__, __version__]
+    tools = [sim, str(waves), top, cocotb.__version__, __version__,
+             " ".join(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)]
     if sim == "verilator":
         tools.append("%d.%d" % verilator_version())
+        tools += _wheel_make_fixes()
     h.update("\0".join(tools).encode())
     h.update(verilog_text.encode())
     return h.hexdigest()[:20]
@@ -126,12 +147,21 @@ def build(verilog_text, top, *, sim="verilator", waves=False, cache_dir=None):
         build_dir.mkdir(parents=True, exist_ok=True)
         source = build_dir / f"{top}.v"
         source.write_text(verilog_text)
+        sources, build_args = [source], list(VERILATOR_ARGS)
+        if sim == "icarus":
+            build_args = list(ICARUS_ARGS)
+            if waves:
+                # cocotb's own dump module is SystemVerilog; this one is Verilog-2005
+                dump = build_dir / "lutmix_iverilog_dump.v"
+                dump.write_text(ICARUS_DUMP.format(top=top))
+                sources.append(dump)
+                build_args += ["-s", "lutmix_iverilog_dump"]
         log = build_dir / "build.log"
         try:
             runner.build(
-                sources=[source], hdl_toplevel=top, build_dir=build_dir, always=True,
-                timescale=TIMESCALE, waves=waves, log_file=log,
-                build_args=VERILATOR_ARGS if sim == "verilator" else [],
+                sources=sources, hdl_toplevel=top, build_dir=build_dir, always=True,
+                timescale=TIMESCALE, waves=waves and sim != "icarus", log_file=log,
+                build_args=build_args,
             )
         except (RuntimeError, SystemExit):
             raise ToolError(f"{sim}: building {top} failed; see {log}") from None

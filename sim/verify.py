@@ -7,7 +7,7 @@ and a waveform of the run.
 """
 
 __all__ = ["VectorResult", "VerifyReport", "verify", "gemm_vectors", "write_junit",
-           "VERIFIERS"]
+           "VERIFIERS", "verify_gelu"]
 
 import time
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ import numpy as np
 from .gemm_job import GemmJob
 from .session import simulate_job
 
-STALLS = {"w": 0.3, "x": 0.3, "y": 0.4}
+STALLS = {"w": 0.3, "s": 0.3, "x": 0.3, "y": 0.4}
 
 
 @dataclass
@@ -43,6 +43,7 @@ class VerifyReport:
     waves: Path | None = None
     workdir: Path | None = None
     seconds: float = 0.0
+    detail: str = ""
 
     @property
     def passed(self):
@@ -53,10 +54,24 @@ class VerifyReport:
         return [v for v in self.vectors if not v.passed]
 
 
+def _act_extremes(afmt):
+    """(lowest, highest) activation: integers' range, or the float format's largest finite."""
+    if afmt.is_float:
+        big = float(afmt.from_bits([(((1 << afmt.exp_bits) - 2) << afmt.frac_bits)
+                                    | ((1 << afmt.frac_bits) - 1)])[0])
+        return -big, big
+    return afmt.min, afmt.max
+
+
+def _acts(afmt, x):
+    """Activation values to what the stream carries (float activations: bit patterns)."""
+    return afmt.to_bits(x).astype(np.int64) if afmt.is_float else np.asarray(x, np.int64)
+
+
 def _corner(fmt, afmt, kind, shape_w, shape_x, rng):
-    lo, hi = afmt.min, afmt.max
+    lo, hi = _act_extremes(afmt)
     if kind == "zeros":
-        return rng.choice(fmt.values, size=shape_w), np.zeros(shape_x, dtype=np.int64)
+        return rng.choice(fmt.values, size=shape_w), np.zeros(shape_x)
     if kind == "all-min":
         return np.full(shape_w, fmt.min), np.full(shape_x, lo)
     if kind == "all-max":
@@ -72,6 +87,33 @@ def _corner(fmt, afmt, kind, shape_w, shape_x, rng):
     raise ValueError(kind)
 
 
+def _random_acts(afmt, shape, rng):
+    if not afmt.is_float:
+        return rng.integers(afmt.min, afmt.max + 1, size=shape)
+    x = rng.standard_normal(shape) * np.exp(rng.uniform(-6, 6, size=(shape[0], 1)))
+    x[:, ::13] *= 50                                          # outliers
+    return x
+
+
+def _random_scales(config, spec, n, blocks, rng, kind="random"):
+    dtype = np.float16 if config.scale == "fp16" else np.float32
+    s = rng.uniform(-0.05, 0.05, size=(n, blocks))
+    if kind == "extreme":
+        s[:, ::2] = float(np.finfo(dtype).max)
+        s[:, 1::2] = float(np.finfo(dtype).smallest_subnormal)
+        s[0] = 0
+    s = s.astype(dtype)
+    z = None
+    if spec.has_zeros:
+        top = (1 << config.weight_format.bits) - 1
+        if config.zero_point == "original":
+            z = rng.integers(0, top + 1, size=(n, blocks))
+        else:
+            z = s.astype(np.float64) * rng.uniform(0, top, size=(n, blocks))
+            z = np.clip(z, -np.finfo(dtype).max, np.finfo(dtype).max).astype(dtype)
+    return s, z
+
+
 GEMM_CORNERS = ["zeros", "all-min", "all-max", "min-x max-w", "max-x min-w", "alternating"]
 
 
@@ -79,34 +121,58 @@ def gemm_vectors(config, count, seed):
     """Passes of corner then random vectors for :class:`~lutmix.sim.gemm_job.GemmJob`.
 
     Corners come first: zeros, all-min, all-max, mixed extremes and alternating signs, at a short
-    K and again at the full ``max_k`` (the accumulator's worst case). Random vectors follow,
-    with random K and one to three activation tiles sharing a weight tile.
+    K and again at the full ``max_k`` (the accumulator's worst case). With ``group_size``, the
+    scales and zero points are random, and extreme (largest, subnormal, zero) in one corner;
+    float activations also get a vector with NaN and infinities. Random vectors follow, with
+    random K and one to three activation tiles sharing a weight tile.
     """
+    from lutmix.gemm_spec import gemm_spec
+    spec = gemm_spec(config)
     rng = np.random.default_rng(seed)
     fmt, afmt = config.weight_format, config.activation_format
     m, n, k = config.m, config.n, config.k
-    short = min(config.max_groups, 3)
+    unit = config.block_groups if config.dequant else 1     # groups per block
+    most = config.max_groups // unit                          # blocks (or groups) per tile
+    short = min(most, 3 if not config.dequant else 1)
     kinds = [(kind, short) for kind in GEMM_CORNERS]
-    kinds += [(kind, config.max_groups) for kind in ("all-min", "all-max", "max-x min-w")]
+    kinds += [(kind, most) for kind in ("all-min", "all-max", "max-x min-w")]
+    if config.dequant:
+        kinds.append(("extreme scales", min(most, 2)))
+        if afmt.is_float:
+            kinds.append(("nan and inf", min(most, 2)))
+
+    def scales_for(units, kind="random"):
+        return _random_scales(config, spec, n, units, rng, kind) if config.dequant else None
+
     passes, made = [], 0
-    for kind, groups in kinds:
+    for kind, units in kinds:
         if made >= count:
             break
-        w, x = _corner(fmt, afmt, kind, (n, groups * k), (m, groups * k), rng)
-        tag = f"vector {made} ({kind}, K={groups * k})"
-        passes.append((fmt.encode(w), [(x, tag)]))
+        width = units * unit * k
+        if kind in GEMM_CORNERS:
+            w, x = _corner(fmt, afmt, kind, (n, width), (m, width), rng)
+        else:
+            w = rng.choice(fmt.values, size=(n, width))
+            x = _random_acts(afmt, (m, width), rng)
+            if kind == "nan and inf":
+                x[0, 1] = np.nan
+                x[-1, width - 2] = -np.inf
+        tag = f"vector {made} ({kind}, K={width})"
+        scales = scales_for(units, "extreme" if kind == "extreme scales" else "random")
+        passes.append((fmt.encode(w), [(_acts(afmt, x), tag)], scales))
         made += 1
     while made < count:
-        groups = int(rng.integers(1, min(config.max_groups, 24) + 1))
-        w = rng.choice(fmt.values, size=(n, groups * k))
+        units = int(rng.integers(1, min(most, 4 if config.dequant else 24) + 1))
+        width = units * unit * k
+        w = rng.choice(fmt.values, size=(n, width))
         tiles = []
         for _ in range(int(rng.integers(1, 4))):
             if made >= count:
                 break
-            x = rng.integers(afmt.min, afmt.max + 1, size=(m, groups * k))
-            tiles.append((x, f"vector {made} (random, K={groups * k})"))
+            x = _random_acts(afmt, (m, width), rng)
+            tiles.append((_acts(afmt, x), f"vector {made} (random, K={width})"))
             made += 1
-        passes.append((fmt.encode(w), tiles))
+        passes.append((fmt.encode(w), tiles, scales_for(units)))
     return passes
 
 
@@ -147,7 +213,14 @@ def verify_gemm(config, *, vectors, seed, sim, waves, workdir, cache_dir, verilo
     return report
 
 
-VERIFIERS = {"gemm": verify_gemm}
+def verify_gelu(config, **kwargs):
+    """Verify the GELU / SiLU unit; see :func:`lutmix.sim.gelu_verify.verify_gelu`."""
+    # imported here: gelu_verify imports this module's report classes
+    from .gelu_verify import verify_gelu as run
+    return run(config, **kwargs)
+
+
+VERIFIERS = {"gemm": verify_gemm, "gelu": verify_gelu}
 
 
 def verify(config, *, vectors=32, seed=0, sim="verilator", waves=False, workdir, cache_dir=None,

@@ -22,8 +22,28 @@ def test_defaults_follow_the_papers_elongated_tile():
      "weight must be one of 'int1', 'ternary', 'int2', 'int3', 'int4', 'uint2', 'uint3', "
      "'uint4', 'int8', not 'int5'"),
     ({"activation": "fp32"}, ValueError,
-     "activation must be one of 'int8', 'int16', not 'fp32'"),
-    ({"engine": "systolic"}, ValueError, "engine must be one of 'lut', not 'systolic'"),
+     "activation must be one of 'int8', 'int16', 'fp16', 'bf16', not 'fp32'"),
+    ({"engine": "systolic"}, ValueError,
+     "engine must be one of 'lut', 'shiftadd', 'mac', not 'systolic'"),
+    ({"engine": "shiftadd", "weight": "int1"}, ValueError,
+     "weight must be one of 'int2', 'int3', 'int4', 'uint2', 'uint3', 'uint4', 'int8' for "
+     "engine 'shiftadd', not 'int1'"),
+    ({"engine": "mac", "k": 9}, ValueError, "k must be an integer from 1 to 8, not 9"),
+    ({"group_size": 48}, ValueError,
+     "group_size must be one of 32, 64, 128, 'channel', 'tensor', not 48"),
+    ({"group_size": True}, ValueError,
+     "group_size must be one of 32, 64, 128, 'channel', 'tensor', not True"),
+    ({"zero_point": "shifted"}, ValueError,
+     "zero_point must be one of 'original', 'scaled', not 'shifted'"),
+    ({"scale": "bf16"}, ValueError, "scale must be one of 'fp16', 'fp32', not 'bf16'"),
+    ({"activation": "fp16"}, ValueError,
+     "activation 'fp16' needs group_size (float activations are dequantized per group): one "
+     "of 32, 64, 128, 'channel', 'tensor'"),
+    ({"group_size": "channel", "max_k": 64}, ValueError,
+     "max_k must be at least the dequantization block (128) when group_size is 'channel', "
+     "not 64"),
+    ({"m": 2, "n": 4, "dequant_lanes": 9}, ValueError,
+     "dequant_lanes must be an integer from 0 to 8, not 9"),
     ({"weight": "int2", "planes_per_cycle": 3}, ValueError,
      "planes_per_cycle must be an integer from 1 to 2, not 3"),
     ({"max_k": 0}, ValueError, "max_k must be an integer from 1 to 65536, not 0"),
@@ -34,13 +54,31 @@ def test_bad_values_name_the_key_and_allowed_values(kwargs, exc, message):
     assert str(info.value) == message
 
 
+def test_dequant_geometry():
+    c = GemmConfig(k=3, group_size=32, max_k=100)
+    assert (c.block, c.block_groups, c.max_blocks, c.max_groups) == (32, 11, 3, 33)
+    c = GemmConfig(group_size="tensor", activation="bf16")
+    assert (c.block, c.max_blocks) == (128, 16)
+    assert GemmConfig(engine="mac", weight="int4").chunks == 1
+    assert GemmConfig(weight="int4", planes_per_cycle=3).chunks == 2
+
+
+def test_group_size_round_trips_through_toml(tmp_path):
+    for group in (None, 64, "channel"):
+        config = Config(gemm=GemmConfig(weight="uint4", group_size=group, zero_point="scaled"))
+        path = write(tmp_path, config.to_toml())
+        assert load_config(path) == config
+        assert ("group_size" in path.read_text()) == (group is not None)
+
+
 def test_config_is_frozen():
     with pytest.raises(Exception):
         GemmConfig().k = 3
 
 
 def test_config_needs_a_section():
-    with pytest.raises(ValueError, match=r"^A config needs at least one section: \[gemm\]$"):
+    with pytest.raises(ValueError,
+                       match=r"^A config needs at least one section: \[gemm\], \[gelu\]$"):
         Config()
 
 
@@ -64,9 +102,10 @@ def test_load_toml(tmp_path):
     ('[gemm]\nweight = "int9"\n', "cfg.toml: [gemm] weight must be one of 'int1', 'ternary', "
      "'int2', 'int3', 'int4', 'uint2', 'uint3', 'uint4', 'int8', not 'int9'"),
     ('[gemm]\nnn = 3\n', "cfg.toml: [gemm] unknown key 'nn'; allowed: engine, weight, "
-     "activation, m, n, k, planes_per_cycle, max_k"),
-    ('[gem]\nn = 3\n', "cfg.toml: unknown section [gem]; allowed: [gemm]"),
-    ('', "cfg.toml: A config needs at least one section: [gemm]"),
+     "activation, m, n, k, planes_per_cycle, max_k, group_size, zero_point, scale, "
+     "dequant_lanes"),
+    ('[gem]\nn = 3\n', "cfg.toml: unknown section [gem]; allowed: [gemm], [gelu]"),
+    ('', "cfg.toml: A config needs at least one section: [gemm], [gelu]"),
     ('[gemm\n', None),
     ('gemm = 3\n', "cfg.toml: [gemm] must be a table of keys, not 3"),
     ('preset = "nope"\n', None),

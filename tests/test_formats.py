@@ -23,9 +23,28 @@ def test_weight_formats_are_the_documented_set():
 
 
 def test_activation_formats():
-    assert list(ACTIVATION_FORMATS) == ["int8", "int16"]
+    assert list(ACTIVATION_FORMATS) == ["int8", "int16", "fp16", "bf16"]
     assert activation_format("int16").min == -32768
     assert activation_format("int16").max == 32767
+    for name in ("fp16", "bf16"):
+        fmt = activation_format(name)
+        assert fmt.is_float and fmt.core_bits == 16 and fmt.core_max < 2**15
+
+
+def test_float_activation_checks():
+    fp16, bf16 = activation_format("fp16"), activation_format("bf16")
+    fp16.check(np.zeros(3, dtype=np.float16))
+    with pytest.raises(ValueError, match=r"^X.npy: dtype must be float16 for fp16 activations, "
+                                         r"not float32$"):
+        fp16.check(np.zeros(3, dtype=np.float32), "X.npy")
+    bf16.check(np.array([1.0, 0.5, np.inf, np.nan, -3.0], dtype=np.float32))
+    with pytest.raises(ValueError, match=r"^X.npy: dtype must be float32 holding bfloat16 values"
+                                         r" for bf16 activations, not float16$"):
+        bf16.check(np.zeros(3, dtype=np.float16), "X.npy")
+    with pytest.raises(ValueError, match=r"^X.npy: value 1.0000001192092896 at index \(1,\) is "
+                                         r"not exactly representable in bfloat16$"):
+        bf16.check(np.array([1.0, np.nextafter(np.float32(1), np.float32(2))],
+                            dtype=np.float32), "X.npy")
 
 
 @pytest.mark.parametrize("name", list(WEIGHT_FORMATS))
@@ -76,5 +95,5 @@ def test_unknown_format_names_list_the_allowed_ones():
                                          r"not 'int5'$"):
         weight_format("int5")
     with pytest.raises(ValueError, match=r"^activation must be one of 'int8', 'int16', "
-                                         r"not 'fp8'$"):
+                                         r"'fp16', 'bf16', not 'fp8'$"):
         activation_format("fp8")

@@ -71,6 +71,6 @@ def test_generation_leaves_nothing_unelaborated(tmp_path):
     assert "never used" not in out.stderr
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.parametrize("name", [n for n, c in PRESETS.items() if c.gemm is not None])
 def test_every_preset_generates(name):
     assert "module lutmix_gemm(" in verilog("gemm", PRESETS[name].gemm)

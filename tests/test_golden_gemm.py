@@ -1,4 +1,5 @@
-"""The golden model against plain integer matmul, and against the engine's literal loop."""
+"""The engines' integer golden models against plain integer matmul, and against the engines'
+literal loops."""
 import dataclasses
 import itertools
 import zlib
@@ -6,10 +7,14 @@ import zlib
 import numpy as np
 import pytest
 
-from lutmix.config import GemmConfig
+from lutmix.config import SHIFTADD_WEIGHTS, GemmConfig
 from lutmix.formats import ACTIVATION_FORMATS, WEIGHT_FORMATS
 from lutmix.gemm_spec import gemm_spec
-from lutmix.golden import lut_gemm, ref_lut_gemm
+from lutmix.golden import int_gemm, lut_gemm
+
+INT_ACTS = ["int8", "int16"]
+ENGINE_WEIGHTS = [(e, w) for e in ("lut", "shiftadd", "mac") for w in WEIGHT_FORMATS
+                  if e != "shiftadd" or w in SHIFTADD_WEIGHTS]
 
 
 def matmul(x, w):
@@ -22,24 +27,24 @@ def random_operands(rng, fmt, afmt, M, N, K):
     return w, x
 
 
-@pytest.mark.parametrize("weight", list(WEIGHT_FORMATS))
-@pytest.mark.parametrize("activation", list(ACTIVATION_FORMATS))
+@pytest.mark.parametrize("engine,weight", ENGINE_WEIGHTS)
+@pytest.mark.parametrize("activation", INT_ACTS)
 @pytest.mark.parametrize("k", [2, 3, 4, 5])
-def test_golden_equals_matmul_random_and_corners(weight, activation, k):
+def test_golden_equals_matmul_random_and_corners(engine, weight, activation, k):
     fmt, afmt = WEIGHT_FORMATS[weight], ACTIVATION_FORMATS[activation]
-    rng = np.random.default_rng(zlib.crc32(f"{weight}/{activation}/{k}".encode()))
+    rng = np.random.default_rng(zlib.crc32(f"{engine}/{weight}/{activation}/{k}".encode()))
     for p in sorted({1, fmt.bits, max(1, fmt.bits - 1)}):
-        spec = gemm_spec(GemmConfig(weight=weight, activation=activation, k=k,
+        spec = gemm_spec(GemmConfig(engine=engine, weight=weight, activation=activation, k=k,
                                     planes_per_cycle=p, max_k=24))
         w, x = random_operands(rng, fmt, afmt, 5, 7, 61)     # K not a multiple of k, 3 tiles
         x[0], w[0] = afmt.min, fmt.min
         x[1], w[1] = afmt.max, fmt.max
         x[2], w[2] = afmt.min, fmt.max
         x[3] = 0
-        y = lut_gemm(x, w, spec)
+        y = int_gemm(x, w, spec)
         assert y.dtype == np.int64
         assert np.array_equal(y, matmul(x, w))
-        assert np.array_equal(ref_lut_gemm(x[:3, :30], w[:4, :30], spec),
+        assert np.array_equal(int_gemm(x[:3, :30], w[:4, :30], spec, ref=True),
                               matmul(x[:3, :30], w[:4, :30]))
 
 
@@ -67,39 +72,42 @@ def test_exhaustive_weight_groups(weight, k):
     assert np.array_equal(lut_gemm(x, w, spec), matmul(x, w))
 
 
-@pytest.mark.parametrize("weight", list(WEIGHT_FORMATS))
-@pytest.mark.parametrize("activation", list(ACTIVATION_FORMATS))
-def test_widths_hold_the_worst_case_at_full_max_k(weight, activation):
+@pytest.mark.parametrize("engine,weight", ENGINE_WEIGHTS)
+@pytest.mark.parametrize("activation", INT_ACTS)
+def test_widths_hold_the_worst_case_at_full_max_k(engine, weight, activation):
     # the accumulator and result widths are exact enough for the extreme tile, and the golden
     # model notices a register one bit too narrow
     fmt, afmt = WEIGHT_FORMATS[weight], ACTIVATION_FORMATS[activation]
-    spec = gemm_spec(GemmConfig(weight=weight, activation=activation, max_k=2048))
+    spec = gemm_spec(GemmConfig(engine=engine, weight=weight, activation=activation,
+                                max_k=2048))
     K = 2048
     worst = [(afmt.min, fmt.min), (afmt.min, fmt.max), (afmt.max, fmt.max)]
     x = np.array([[a] * K for a, _ in worst], dtype=afmt.dtype)
     w = np.array([[q] * K for _, q in worst])
-    y = lut_gemm(x, w, spec)
+    y = int_gemm(x, w, spec)
     assert np.array_equal(y, matmul(x, w))
     narrow = dataclasses.replace(spec, y_bits=spec.y_bits - 1)
     with pytest.raises(OverflowError, match="^result: values in"):
-        lut_gemm(x, w, narrow)
-
-
-def test_narrow_accumulator_is_caught():
-    spec = gemm_spec(GemmConfig(weight="int4", max_k=64))
-    x = np.full((1, 64), -128, dtype=np.int8)
-    w = np.full((1, 64), -8)
+        int_gemm(x, w, narrow)
+    narrow = dataclasses.replace(spec, acc_bits=spec.acc_bits - 1)
     with pytest.raises(OverflowError, match="^accumulator: values in"):
-        lut_gemm(x, w, dataclasses.replace(spec, acc_bits=spec.acc_bits - 2))
+        int_gemm(x, w, narrow)
+
+
+@pytest.mark.parametrize("engine", ["lut", "shiftadd", "mac"])
+def test_narrow_partial_is_caught(engine):
+    spec = gemm_spec(GemmConfig(engine=engine, weight="int4", max_k=64))
+    x = np.full((1, 64), -128, dtype=np.int8)
+    w = np.full((1, 64), 7)                   # all code bits set
     with pytest.raises(OverflowError, match="^partial: values in"):
-        ref_lut_gemm(x, w, dataclasses.replace(spec, partial_bits=spec.partial_bits - 2))
+        int_gemm(x, w, dataclasses.replace(spec, partial_bits=spec.partial_bits - 2), ref=True)
 
 
 def test_bad_operands():
     spec = gemm_spec(GemmConfig())
-    with pytest.raises(ValueError, match="not a int2 weight"):
+    with pytest.raises(ValueError, match="^W: value 2 at index \\(0, 0\\) is not a int2 weight"):
         lut_gemm(np.zeros((1, 4), np.int8), np.full((1, 4), 2), spec)
-    with pytest.raises(ValueError, match=r"Expected X \(M, K\) and W \(N, K\)"):
+    with pytest.raises(ValueError, match="^X: K = 4 does not match W's K = 5$"):
         lut_gemm(np.zeros((1, 4), np.int8), np.zeros((1, 5), np.int64), spec)
 
 
