@@ -1,17 +1,21 @@
 """Compute density: GMAC/s per 1000 logic cells of every GEMM engine, placed and routed.
 
     python bench/density_bench.py [--part precision,device] [--jobs N] [--scheduler ADDR]
-                                  [--cache DIR] [--out DIR]
+                                  [--cache DIR] [--out DIR] [--cached-only]
 
 One run, on the ECP5-85k, of every engine ``lutmix.config`` accepts, in its default
-configuration (m, n, k, max_k), built from logic only; the ``mac`` engine also with DSP blocks.
-Weights int1, ternary, int2, int4 and activations int8 and fp16, where the formats exist.
+configuration (m, n, k, max_k), built from logic only (Yosys ``-nodsp``); the ``mac`` engine
+also with DSP blocks, at the largest n whose multipliers fit the device's MULT18X18Ds (n16:
+m2 x n16 x k4 = 128 products). Weights int1, ternary, int2, int4 and activations int8 and
+fp16 (with per-group dequantization, group size 128, for every engine alike), where the engine
+takes the format.
 Then, per engine at W2A8 and W4A8, the largest configuration (by output channels ``n``) that
 places and routes on the ECP5-85k and on the iCE40-UP5K, against the device's DSP-bound peak
 (DSP count x Fmax).
 
 Every point goes through ``lutmix.fpga`` (the same flow as ``lutmix synth``) and its cache, so
-an interrupted run resumes. Prints Markdown and writes ``OUT/density.md`` and the plot
+an interrupted run resumes; ``--cached-only`` prints the table of what is cached so far
+without building anything. Prints Markdown and writes ``OUT/density.md`` and the plot
 ``OUT/density.png`` (the README carries them).
 """
 import argparse
@@ -29,7 +33,8 @@ from lutmix.fpga.targets import TARGETS
 from lutmix.rtl.generate import verilog
 
 ROOT = Path(__file__).resolve().parent.parent
-WEIGHTS = ["int1", "ternary", "int2", "int4"]
+# the order points are built in: the most telling first
+WEIGHTS = ["int2", "int4", "int1", "ternary"]
 ACTIVATIONS = ["int8", "fp16"]
 DEVICE_PRECISIONS = [("int2", "int8"), ("int4", "int8")]
 # the configuration the whole-device search grows (in n) on each device
@@ -37,6 +42,8 @@ DEVICE_BASES = {"ecp5-85k": {}, "ice40-up5k": {"m": 1, "max_k": 512}}
 DEVICE_START_N = {"ecp5-85k": 64, "ice40-up5k": 8}
 DEVICE_STEP = {"ecp5-85k": 8, "ice40-up5k": 1}
 FILL = 0.8                  # aim the whole-device guess at this utilization
+FLOAT_GROUP = 128           # dequantization group of float activations, every engine alike
+DSP_N = 16                  # mac (DSP): m2 x n16 x k4 = 128 products of the 156 MULT18X18Ds
 
 
 def variants():
@@ -49,6 +56,11 @@ def variants():
     return out
 
 
+def _variant_keys(engine, dsp):
+    """Config keys a variant sets beyond the default configuration."""
+    return {"n": DSP_N} if engine == "mac" and dsp else {}
+
+
 def precisions():
     ws = [w for w in WEIGHTS if w in formats.WEIGHT_FORMATS]
     acts = [a for a in ACTIVATIONS if a in formats.ACTIVATION_FORMATS]
@@ -56,6 +68,8 @@ def precisions():
 
 
 def _config(engine, **keys):
+    if formats.ACTIVATION_FORMATS[keys.get("activation", "int8")].is_float:
+        keys.setdefault("group_size", FLOAT_GROUP)
     try:
         return dataclasses.replace(GemmConfig(engine=engine), **keys)
     except (TypeError, ValueError):
@@ -66,10 +80,10 @@ def precision_part(args, cache):
     ws, acts = precisions()
     points, labels, shared = [], {}, {}
     seen_verilog = {}
-    for label, engine, dsp in variants():
-        for act in acts:
-            for w in ws:
-                cfg = _config(engine, weight=w, activation=act)
+    for act in acts:
+        for w in ws:
+            for label, engine, dsp in variants():
+                cfg = _config(engine, weight=w, activation=act, **_variant_keys(engine, dsp))
                 if cfg is None:
                     continue
                 # identical hardware (ternary runs as int2 on the LUT engine) is built once
@@ -83,14 +97,28 @@ def precision_part(args, cache):
                 seen_verilog[key] = (label, w, act)
                 labels[point.index] = (label, w, act)
                 points.append(point)
-    results = run_points(points, cache, jobs=args.jobs, scheduler=args.scheduler,
-                         label="precision")
+    results = _run(args, points, cache, "precision")
     table = {}
     for result, row in zip(results, rows(results)):
         table[labels[result["index"]]] = row
     for key, source in shared.items():
         table[key] = {**table[source], "same_as": source}
     return table, ws, acts
+
+
+def _run(args, points, cache, label):
+    """Build the points (or, with ``--cached-only``, look them up: missing ones are 'not run')."""
+    if not args.cached_only:
+        return run_points(points, cache, jobs=args.jobs, scheduler=args.scheduler, label=label)
+    out = []
+    for point in points:
+        path = Path(cache) / f"{point.key()}.json"
+        result = json.loads(path.read_text()) if path.exists() else None
+        if result is None or result.get("status") not in ("ok", "no-fit"):
+            result = {**point.to_dict(), "status": "not run", "error": "not built yet",
+                      "units": {}}
+        out.append({**result, "index": point.index})
+    return out
 
 
 def _utilization(result, tgt):
@@ -123,8 +151,7 @@ def largest(args, cache, engine, dsp, weight, act, tgt):
             cfg = dataclasses.replace(base, n=n)
             point = Point(0, Config(gemm=cfg), tgt, SynthOptions(dsp=dsp, timeout=args.timeout),
                           {})
-            tried[n] = run_points([point], cache, jobs=1, scheduler=args.scheduler,
-                                  label=f"{engine} {weight}x{act} n={n} on {tgt}")[0]
+            tried[n] = _run(args, [point], cache, f"{engine} {weight}x{act} n={n} on {tgt}")[0]
         return n, tried[n]
 
     n, result = build(DEVICE_START_N[tgt])
@@ -256,6 +283,8 @@ def main():
     parser.add_argument("--timeout", type=float, default=None, help="seconds per tool run")
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "density-points")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="build nothing: print the table of the points cached so far")
     args = parser.parse_args()
     parts = args.part.split(",")
     args.out.mkdir(parents=True, exist_ok=True)
