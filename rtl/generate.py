@@ -120,7 +120,9 @@ def _gemm_manifest(cfg, top):
 
 
 def _gelu_manifest(cfg, top):
-    return {"ports": _port_list(top), **gelu_manifest(cfg)}
+    # ops_per_cycle / op: the throughput `lutmix synth` multiplies by Fmax
+    return {"ports": _port_list(top), **gelu_manifest(cfg), "ops_per_cycle": cfg.lanes,
+            "op": "elem"}
 
 
 UNITS = {

@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 from lutmix.cli import main
-from lutmix.config import PRESETS, GemmConfig
+from lutmix.config import PRESETS, SECTIONS, GemmConfig
 from lutmix.errors import ConfigError
 from lutmix.fpga.progress import Progress
 from lutmix.fpga.results import pareto_front, rows, write_results
@@ -93,11 +93,11 @@ def test_point_hash():
 
 @pytest.mark.parametrize("text, message", [
     ("[grid]\nfoo = [1]\n",
-     "s.toml: [grid] unknown axis 'foo'; allowed: \"<section>.<key>\" with section gemm, "
-     "or target, seed, freq, dsp"),
+     "s.toml: [grid] unknown axis 'foo'; allowed: \"<section>.<key>\" with section "
+     f"{', '.join(SECTIONS)}, or target, seed, freq, dsp"),
     ('[grid]\n"gemm.width" = [1]\n',
      "s.toml: [grid] unknown axis 'gemm.width'; [gemm] keys: engine, weight, activation, m, n, "
-     "k, planes_per_cycle, max_k"),
+     "k, planes_per_cycle, max_k, group_size, zero_point, scale, dequant_lanes"),
     ('[grid]\n"gemm.n" = []\n', "s.toml: [grid] axis 'gemm.n' must be a non-empty list of values"),
     ('[grid]\ntarget = ["xc7"]\n',
      "s.toml: [grid] axis 'target': target must be one of 'ecp5-25k', 'ecp5-85k', "

@@ -37,9 +37,35 @@ def smoke_cases():
     return cases
 
 
+# fp16 activations with per-group dequantization: the block-float front end and the fp32
+# dequantization pipeline (on the ECP5 only: it is the costliest synthesis of the matrix)
+FP16_TINY = dataclasses.replace(PRESETS["tiny"].gemm, activation="fp16", group_size=32)
+
+
 @pytest.mark.parametrize("target_name", ["ecp5-25k", "ice40-up5k"])
 @pytest.mark.parametrize("section, unit_config", smoke_cases())
 def test_synthesis_smoke(yowasp, tmp_path, section, unit_config, target_name):
+    check_smoke(tmp_path, section, unit_config, target_name)
+
+
+def test_synthesis_smoke_fp16_dequant(yowasp, tmp_path):
+    report = check_smoke(tmp_path, "gemm", FP16_TINY, "ecp5-25k")
+    assert report["ops_per_cycle"] == FP16_TINY.m * FP16_TINY.n * FP16_TINY.k / 2
+
+
+def test_mac_multipliers_in_dsp_blocks_or_in_logic(yowasp, tmp_path):
+    cfg = dataclasses.replace(PRESETS["tiny"].gemm, engine="mac")
+    tgt = target("ecp5-25k")
+    with_dsp = synth_unit("gemm", cfg, tgt, SynthOptions(pnr=False), tmp_path / "dsp")
+    logic = synth_unit("gemm", cfg, tgt, SynthOptions(pnr=False, dsp=False), tmp_path / "logic")
+    # one MULT18X18D per product of a processing element: m x n x k
+    assert with_dsp["unit"]["dsp"] == cfg.m * cfg.n * cfg.k
+    assert with_dsp["unit"]["other_types"] == {}
+    assert logic["unit"]["dsp"] == 0 and logic["dsp_allowed"] is False
+    assert logic["unit"]["lut4"] > with_dsp["unit"]["lut4"]
+
+
+def check_smoke(tmp_path, section, unit_config, target_name):
     tgt = target(target_name)
     report = synth_unit(section, unit_config, tgt, SynthOptions(pnr=False), tmp_path)
     unit, wrapper = report["unit"], report["wrapper"]
@@ -58,7 +84,10 @@ def test_synthesis_smoke(yowasp, tmp_path, section, unit_config, target_name):
         assert unit["ff"] >= 2 * unit_config.m * unit_config.n * spec.acc_bits
         assert report["ops_per_cycle"] == unit_config.m * unit_config.n * unit_config.k / 2
         assert report["op"] == "MAC"
+    if section == "gelu":
+        assert report["ops_per_cycle"] == unit_config.lanes and report["op"] == "elem"
     assert (tmp_path / "synth.json").exists() and (tmp_path / "stat.json").exists()
+    return report
 
 
 def test_place_and_route_small_config(yowasp, tmp_path):
