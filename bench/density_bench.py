@@ -86,15 +86,18 @@ def precision_part(args, cache):
                 cfg = _config(engine, weight=w, activation=act, **_variant_keys(engine, dsp))
                 if cfg is None:
                     continue
-                # identical hardware (ternary runs as int2 on the LUT engine) is built once
-                text = verilog("gemm", cfg)
-                key = (text, dsp)
-                if key in seen_verilog:
-                    shared[(label, w, act)] = seen_verilog[key]
-                    continue
+                # identical hardware (ternary runs as int2 on the LUT engine) is built once;
+                # only the LUT engine's ternary is compared (generation is not free)
+                key = None
+                if engine == "lut" and w in ("int2", "ternary"):
+                    key = (verilog("gemm", cfg), dsp)
+                    if key in seen_verilog:
+                        shared[(label, w, act)] = seen_verilog[key]
+                        continue
                 point = Point(len(points), Config(gemm=cfg), "ecp5-85k",
                               SynthOptions(dsp=dsp, timeout=args.timeout), {})
-                seen_verilog[key] = (label, w, act)
+                if key is not None:
+                    seen_verilog[key] = (label, w, act)
                 labels[point.index] = (label, w, act)
                 points.append(point)
     results = _run(args, points, cache, "precision")
