@@ -2,6 +2,7 @@
 
     python bench/density_bench.py [--part precision,device] [--jobs N] [--scheduler ADDR]
                                   [--cache DIR] [--out DIR] [--cached-only]
+                                  [--devices ecp5-85k,ice40-up5k]
 
 One run, on the ECP5-85k, of every engine ``lutmix.config`` accepts, in its default
 configuration (m, n, k, max_k), built from logic only (Yosys ``-nodsp``); the ``mac`` engine
@@ -188,7 +189,7 @@ def device_part(args, cache):
         for weight, act in DEVICE_PRECISIONS:
             if weight not in formats.WEIGHT_FORMATS or act not in formats.ACTIVATION_FORMATS:
                 continue
-            for tgt in DEVICE_BASES:
+            for tgt in args.devices.split(","):
                 result, tried = largest(args, cache, engine, dsp, weight, act, tgt)
                 out.append((label, weight, act, tgt, result, tried))
     return out
@@ -211,7 +212,7 @@ def precision_markdown(table, ws, acts):
                 if row is None:
                     continue
                 ref = table.get(("mac (logic)", w, act))
-                ratio = "n/a (no mac engine yet)"
+                ratio = "-"
                 if ref is not None and ref.get("gops_per_kcell") and row.get("gops_per_kcell"):
                     ratio = f"{row['gops_per_kcell'] / ref['gops_per_kcell']:.2f}x"
                 note = f" (same netlist as {row['same_as'][1]})" if "same_as" in row else ""
@@ -286,6 +287,8 @@ def main():
     parser.add_argument("--timeout", type=float, default=None, help="seconds per tool run")
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "density-points")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--devices", default=",".join(DEVICE_BASES),
+                        help="targets of the whole-device part")
     parser.add_argument("--cached-only", action="store_true",
                         help="build nothing: print the table of the points cached so far")
     args = parser.parse_args()
