@@ -102,8 +102,9 @@ def _gemm_manifest(cfg, top):
             "chunks": spec.chunks,
             "max_groups": spec.max_groups,
             "bank_depth": spec.bank_depth,
-            "macs_per_cycle": c.m * c.n * c.k * c.planes_per_cycle
-                              / spec.weight_format.bits,
+            # a group of k activations x n outputs x m rows every `chunks` cycles (the same
+            # rate as GemmSpec.ideal_cycles); the mac engine takes whole weights: chunks = 1
+            "macs_per_cycle": c.m * c.n * c.k / spec.chunks,
         },
         "widths": {
             "table_entry": spec.entry_bits,

@@ -240,3 +240,17 @@ def test_bad_synth_arguments(tmp_path, capsys):
     assert main(["synth", "nope", "--target", "ecp5-25k", "-o", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.startswith("lutmix: error: nope: no such config file")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("engine, weight, planes", [
+    ("lut", "int2", 1), ("lut", "int3", 2), ("shiftadd", "int4", 1), ("mac", "int2", 1),
+    ("mac", "int4", 1)])
+def test_macs_per_cycle_is_the_rate_of_the_ideal_cycle_count(engine, weight, planes):
+    # the throughput synth reports is the one the RTL runs and run gemm measures against
+    from lutmix.fpga.synth import ops_per_cycle
+    cfg = GemmConfig(engine=engine, weight=weight, planes_per_cycle=planes, m=1, n=4, k=2,
+                     max_k=64)
+    info = UNITS["gemm"].describe(cfg, UNITS["gemm"].build(cfg))
+    ops, op = ops_per_cycle(info)
+    M, N, K = 8, 64, 256
+    assert op == "MAC" and ops * gemm_spec(cfg).ideal_cycles(M, N, K) == M * N * K
