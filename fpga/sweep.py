@@ -30,7 +30,7 @@ a tool failure is reported and retried on the next run.
 """
 
 __all__ = ["Sweep", "Point", "FLOW_AXES", "load_sweep", "parse_sweep", "expand", "run_point",
-           "run_sweep", "point_hash"]
+           "run_points", "run_sweep", "point_hash"]
 
 import dataclasses
 import hashlib
@@ -317,6 +317,45 @@ def _write_json(path, data):
     os.replace(tmp, path)
 
 
+def run_points(points, cache_dir, *, jobs=None, scheduler=None, progress=True, stream=None,
+               label="sweep"):
+    """Run the points (:class:`Point`) not yet cached in ``cache_dir``; returns their results.
+
+    Results come back in the order of ``points``, each with ``cached`` telling whether it came
+    from the cache. Points that built (``ok``) or do not fit (``no-fit``) are cached as
+    ``<hash>.json``; failed points are retried on the next run.
+    """
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    results, pending = {}, []
+    for point in points:
+        path = cache / f"{point.key()}.json"
+        if path.exists():
+            try:
+                cached = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                cached = None
+            if cached is not None and cached.get("status") in ("ok", "no-fit"):
+                results[point.index] = {**cached, "index": point.index, "axes": point.axes,
+                                        "cached": True}
+                continue
+        pending.append(point)
+
+    bar = Progress(len(points), done=len(results), enabled=progress, stream=stream, label=label)
+    try:
+        if pending:
+            with make_executor(jobs=jobs, scheduler=scheduler) as executor:
+                for result in executor.map_unordered(run_point, [p.to_dict() for p in pending]):
+                    result["cached"] = False
+                    if result["status"] in ("ok", "no-fit"):
+                        _write_json(cache / f"{result['hash']}.json", result)
+                    results[result["index"]] = result
+                    bar.update(result["status"])
+    finally:
+        bar.close()
+    return [results[p.index] for p in points]
+
+
 def run_sweep(sweep, outdir, *, jobs=None, scheduler=None, progress=True, stream=None):
     """Run every point of ``sweep`` not yet cached in ``outdir/points``; write the results.
 
@@ -342,36 +381,8 @@ def run_sweep(sweep, outdir, *, jobs=None, scheduler=None, progress=True, stream
 
     points, skipped = expand(sweep)
     outdir = Path(outdir)
-    cache = outdir / "points"
-    cache.mkdir(parents=True, exist_ok=True)
-    results, pending = {}, []
-    for point in points:
-        path = cache / f"{point.key()}.json"
-        if path.exists():
-            try:
-                cached = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
-                cached = None
-            if cached is not None and cached.get("status") in ("ok", "no-fit"):
-                results[point.index] = {**cached, "index": point.index, "axes": point.axes,
-                                        "cached": True}
-                continue
-        pending.append(point)
-
-    bar = Progress(len(points), done=len(results), enabled=progress, stream=stream,
-                   label="sweep")
-    try:
-        if pending:
-            with make_executor(jobs=jobs, scheduler=scheduler) as executor:
-                for result in executor.map_unordered(run_point, [p.to_dict() for p in pending]):
-                    result["cached"] = False
-                    if result["status"] in ("ok", "no-fit"):
-                        _write_json(cache / f"{result['hash']}.json", result)
-                    results[result["index"]] = result
-                    bar.update(result["status"])
-    finally:
-        bar.close()
-    ordered = [results[p.index] for p in points]
-    files = write_results(sweep, ordered, skipped, outdir)
-    return {"results": ordered, "skipped": skipped,
-            "cached": sum(1 for r in ordered if r.get("cached")), "files": files}
+    results = run_points(points, outdir / "points", jobs=jobs, scheduler=scheduler,
+                         progress=progress, stream=stream)
+    files = write_results(sweep, results, skipped, outdir)
+    return {"results": results, "skipped": skipped,
+            "cached": sum(1 for r in results if r.get("cached")), "files": files}

@@ -104,8 +104,9 @@ def _gemm_manifest(cfg, top):
             "chunks": spec.chunks,
             "max_groups": spec.max_groups,
             "bank_depth": spec.bank_depth,
-            "macs_per_cycle": c.m * c.n * c.k * c.planes_per_cycle
-                              / spec.weight_format.bits,
+            # a group of k activations x n outputs x m rows every `chunks` cycles (the same
+            # rate as GemmSpec.ideal_cycles); the mac engine takes whole weights: chunks = 1
+            "macs_per_cycle": c.m * c.n * c.k / spec.chunks,
         },
         "widths": {
             "table_entry": spec.entry_bits,
@@ -122,7 +123,9 @@ def _gemm_manifest(cfg, top):
 
 
 def _gelu_manifest(cfg, top):
-    return {"ports": _port_list(top), **gelu_manifest(cfg)}
+    # ops_per_cycle / op: the throughput `lutmix synth` multiplies by Fmax
+    return {"ports": _port_list(top), **gelu_manifest(cfg), "ops_per_cycle": cfg.lanes,
+            "op": "elem"}
 
 
 def softmax_top(config):

@@ -2,17 +2,21 @@
 import csv
 import dataclasses
 import json
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
 from lutmix.cli import main
-from lutmix.config import PRESETS, GemmConfig
+from lutmix.config import PRESETS, SECTIONS, GemmConfig
 from lutmix.errors import ConfigError
 from lutmix.fpga.progress import Progress
 from lutmix.fpga.results import pareto_front, rows, write_results
-from lutmix.fpga.sweep import expand, parse_sweep, point_hash, run_sweep
+from lutmix.fpga.sweep import expand, load_sweep, parse_sweep, point_hash, run_sweep
 from lutmix.fpga.synth import SynthOptions
+from lutmix.fpga.targets import TARGETS
 
 SMALL = """
 [sweep]
@@ -93,11 +97,11 @@ def test_point_hash():
 
 @pytest.mark.parametrize("text, message", [
     ("[grid]\nfoo = [1]\n",
-     "s.toml: [grid] unknown axis 'foo'; allowed: \"<section>.<key>\" with section gemm, "
-     "or target, seed, freq, dsp"),
+     "s.toml: [grid] unknown axis 'foo'; allowed: \"<section>.<key>\" with section "
+     f"{', '.join(SECTIONS)}, or target, seed, freq, dsp"),
     ('[grid]\n"gemm.width" = [1]\n',
      "s.toml: [grid] unknown axis 'gemm.width'; [gemm] keys: engine, weight, activation, m, n, "
-     "k, planes_per_cycle, max_k"),
+     "k, planes_per_cycle, max_k, group_size, zero_point, scale, dequant_lanes"),
     ('[grid]\n"gemm.n" = []\n', "s.toml: [grid] axis 'gemm.n' must be a non-empty list of values"),
     ('[grid]\ntarget = ["xc7"]\n',
      "s.toml: [grid] axis 'target': target must be one of 'ecp5-25k', 'ecp5-85k', "
@@ -216,3 +220,33 @@ def test_bad_sweep_file_on_the_command_line(tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "nope.toml"), "-o", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == \
         f"lutmix: error: {tmp_path / 'nope.toml'}: no such sweep file\n"
+
+
+@pytest.mark.slow
+def test_sweep_places_and_routes_on_every_target(yowasp, tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('[base]\npreset = "tiny"\n[grid]\n"gemm.engine" = ["lut", "shiftadd", "mac"]\n'
+                    'target = ["ecp5-25k", "ecp5-85k", "ice40-up5k", "ice40-hx8k"]\n')
+    out = run_sweep(load_sweep(path), tmp_path / "out", jobs=2, progress=False)
+    assert [r["status"] for r in out["results"]] == ["ok"] * 12
+    for r in out["results"]:
+        u = r["units"]["gemm"]
+        assert u["fmax_mhz"] > 0 and u["gops"] > 0
+        assert u["packed"]["logic_cells_available"] == TARGETS[r["target"]].capacity[
+            "logic_cells"]
+    table = list(csv.DictReader((tmp_path / "out" / "results.csv").read_text().splitlines()))
+    assert len(table) == 12 and all(float(r["gops_per_kcell"]) > 0 for r in table)
+
+
+@pytest.mark.slow
+def test_density_bench(yowasp, tmp_path):
+    # the compute-density sweep of the README, on the ECP5-85k: hours on two cores (cached in
+    # build/density-points, so a second run only renders the table)
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, str(root / "bench" / "density_bench.py"), "--part",
+                    "precision", "--jobs", "2", "--out", str(tmp_path)], check=True)
+    text = (tmp_path / "density.md").read_text()
+    for label in ("| lut |", "| shiftadd |", "| mac (logic) |", "| mac (DSP) |"):
+        assert label in text
+    assert "failed" not in text and "not run" not in text
+    assert (tmp_path / "density.png").read_bytes()[:4] == b"\x89PNG"

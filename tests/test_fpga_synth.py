@@ -26,20 +26,48 @@ from lutmix.rtl.generate import UNITS
 
 
 def smoke_cases():
-    """A tiny GEMM tile for each engine; every other unit at its default config."""
+    """A tiny GEMM tile for each engine; every other unit at its default (or a small) config."""
     cases = []
     for engine in ENGINES:
         cfg = dataclasses.replace(PRESETS["tiny"].gemm, engine=engine)
         cases.append(pytest.param("gemm", cfg, id=f"gemm-{engine}"))
+    small = {"softmax": dataclasses.replace(PRESETS["softmax-tiny"].softmax, lanes=1)}  # fits UP5K
     for section in UNITS:
         if section != "gemm":
-            cases.append(pytest.param(section, SECTIONS[section](), id=section))
+            cases.append(pytest.param(section, small.get(section, SECTIONS[section]()),
+                                      id=section))
     return cases
+
+
+# fp16 activations with per-group dequantization: the block-float front end and the fp32
+# dequantization pipeline (on the ECP5 only: it is the costliest synthesis of the matrix)
+FP16_TINY = dataclasses.replace(PRESETS["tiny"].gemm, activation="fp16", group_size=32)
 
 
 @pytest.mark.parametrize("target_name", ["ecp5-25k", "ice40-up5k"])
 @pytest.mark.parametrize("section, unit_config", smoke_cases())
 def test_synthesis_smoke(yowasp, tmp_path, section, unit_config, target_name):
+    check_smoke(tmp_path, section, unit_config, target_name)
+
+
+def test_synthesis_smoke_fp16_dequant(yowasp, tmp_path):
+    report = check_smoke(tmp_path, "gemm", FP16_TINY, "ecp5-25k")
+    assert report["ops_per_cycle"] == FP16_TINY.m * FP16_TINY.n * FP16_TINY.k / 2
+
+
+def test_mac_multipliers_in_dsp_blocks_or_in_logic(yowasp, tmp_path):
+    cfg = dataclasses.replace(PRESETS["tiny"].gemm, engine="mac")
+    tgt = target("ecp5-25k")
+    with_dsp = synth_unit("gemm", cfg, tgt, SynthOptions(pnr=False), tmp_path / "dsp")
+    logic = synth_unit("gemm", cfg, tgt, SynthOptions(pnr=False, dsp=False), tmp_path / "logic")
+    # one MULT18X18D per product of a processing element: m x n x k
+    assert with_dsp["unit"]["dsp"] == cfg.m * cfg.n * cfg.k
+    assert with_dsp["unit"]["other_types"] == {}
+    assert logic["unit"]["dsp"] == 0 and logic["dsp_allowed"] is False
+    assert logic["unit"]["lut4"] > with_dsp["unit"]["lut4"]
+
+
+def check_smoke(tmp_path, section, unit_config, target_name):
     tgt = target(target_name)
     report = synth_unit(section, unit_config, tgt, SynthOptions(pnr=False), tmp_path)
     unit, wrapper = report["unit"], report["wrapper"]
@@ -58,7 +86,10 @@ def test_synthesis_smoke(yowasp, tmp_path, section, unit_config, target_name):
         assert unit["ff"] >= 2 * unit_config.m * unit_config.n * spec.acc_bits
         assert report["ops_per_cycle"] == unit_config.m * unit_config.n * unit_config.k / 2
         assert report["op"] == "MAC"
+    if section == "gelu":
+        assert report["ops_per_cycle"] == unit_config.lanes and report["op"] == "elem"
     assert (tmp_path / "synth.json").exists() and (tmp_path / "stat.json").exists()
+    return report
 
 
 def test_place_and_route_small_config(yowasp, tmp_path):
@@ -211,3 +242,17 @@ def test_bad_synth_arguments(tmp_path, capsys):
     assert main(["synth", "nope", "--target", "ecp5-25k", "-o", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.startswith("lutmix: error: nope: no such config file")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("engine, weight, planes", [
+    ("lut", "int2", 1), ("lut", "int3", 2), ("shiftadd", "int4", 1), ("mac", "int2", 1),
+    ("mac", "int4", 1)])
+def test_macs_per_cycle_is_the_rate_of_the_ideal_cycle_count(engine, weight, planes):
+    # the throughput synth reports is the one the RTL runs and run gemm measures against
+    from lutmix.fpga.synth import ops_per_cycle
+    cfg = GemmConfig(engine=engine, weight=weight, planes_per_cycle=planes, m=1, n=4, k=2,
+                     max_k=64)
+    info = UNITS["gemm"].describe(cfg, UNITS["gemm"].build(cfg))
+    ops, op = ops_per_cycle(info)
+    M, N, K = 8, 64, 256
+    assert op == "MAC" and ops * gemm_spec(cfg).ideal_cycles(M, N, K) == M * N * K
