@@ -269,7 +269,7 @@ def plot(table, ws, acts, path):
         ys = [(table.get((label, w, a)) or {}).get("gops_per_kcell") or 0 for w, a in groups]
         ax.bar([g + i * width for g in range(len(groups))], ys, width, label=label)
     ax.set_xticks([g + width * (len(labels) - 1) / 2 for g in range(len(groups))])
-    ax.set_xticklabels([f"{w} x {a}" for w, a in groups])
+    ax.set_xticklabels([f"{w} x {a}" for w, a in groups], rotation=30, ha="right")
     ax.set_ylabel("GMAC/s per 1000 logic cells")
     ax.set_title("Compute density on ECP5-85k (placed and routed)")
     ax.grid(True, axis="y", alpha=0.3)
