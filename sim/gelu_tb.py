@@ -15,27 +15,21 @@ Runs inside the simulator. The host passes a :class:`~lutmix.sim.gelu_job.GeluJo
 __all__ = ["GeluTB", "gelu_job"]
 
 import json
-import logging
 import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from cocotbext.axi import (
-    AxiStreamBus,
     AxiStreamFrame,
-    AxiStreamMonitor,
-    AxiStreamSink,
-    AxiStreamSource,
 )
 
 from lutmix.gelu_math import pack_words, unpack_words
+from lutmix.sim.axis_ports import AxisPorts
 from lutmix.sim.gelu_job import GeluJob
 from lutmix.sim.gelu_model import GeluModel, compare_frames
 from lutmix.sim.scoreboard import Scoreboard
-from lutmix.sim.stalls import pause_generator
 
 PERIOD_NS = 10
 KEEP_MISMATCHES = 4
@@ -48,19 +42,10 @@ class GeluTB:
         self.dut = dut
         self.job = job
         self.spec = job.spec
-        cocotb.start_soon(Clock(dut.aclk, PERIOD_NS, unit="ns").start())
-        clk, rst = dut.aclk, dut.aresetn
-        kw = dict(reset_active_level=False)
-        self.x_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_x"), clk, rst, **kw)
-        self.x_monitor = AxiStreamMonitor(AxiStreamBus.from_prefix(dut, "s_axis_x"), clk, rst,
-                                          **kw)
-        self.y_sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_y"), clk, rst, **kw)
-        for i, (name, port) in enumerate([("x", self.x_source), ("y", self.y_sink)]):
-            prob = float(job.pause.get(name, 0.0))
-            if prob > 0:
-                port.set_pause_generator(pause_generator(prob, job.seed * 3 + i))
-        for port in (self.x_source, self.x_monitor, self.y_sink):
-            port.log.setLevel(logging.WARNING)
+        axis = AxisPorts(dut, inputs=["x"], outputs=["y"], pause=job.pause, seed=job.seed,
+                         stride=3, period_ns=PERIOD_NS)
+        self.x_source, self.x_monitor = axis.sources["x"], axis.monitors["x"]
+        self.y_sink = axis.sinks["y"]
         self.model = GeluModel(self.spec)
         self.scoreboard = Scoreboard(compare_frames)
         self.expected_by_index = {}

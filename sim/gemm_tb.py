@@ -14,27 +14,21 @@ Runs inside the simulator. The host passes a :class:`~lutmix.sim.gemm_job.GemmJo
 """
 
 import json
-import logging
 import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from cocotbext.axi import (
-    AxiStreamBus,
     AxiStreamFrame,
-    AxiStreamMonitor,
-    AxiStreamSink,
-    AxiStreamSource,
 )
 
 from lutmix import words
+from lutmix.sim.axis_ports import AxisPorts
 from lutmix.sim.gemm_job import GemmJob
 from lutmix.sim.gemm_model import GemmModel, compare_tiles
 from lutmix.sim.scoreboard import Scoreboard
-from lutmix.sim.stalls import pause_generator
 
 PERIOD_NS = 10
 KEEP_MISMATCHES = 4
@@ -54,32 +48,14 @@ class GemmTB:
         self.dut = dut
         self.job = job
         self.spec = job.spec
-        cocotb.start_soon(Clock(dut.aclk, PERIOD_NS, unit="ns").start())
-        clk, rst = dut.aclk, dut.aresetn
-        kw = dict(reset_active_level=False)
-        self.w_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_w"), clk, rst, **kw)
-        self.x_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_x"), clk, rst, **kw)
-        self.w_monitor = AxiStreamMonitor(AxiStreamBus.from_prefix(dut, "s_axis_w"), clk, rst,
-                                          **kw)
-        self.x_monitor = AxiStreamMonitor(AxiStreamBus.from_prefix(dut, "s_axis_x"), clk, rst,
-                                          **kw)
-        self.y_sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_y"), clk, rst, **kw)
-        ports = [("w", self.w_source), ("x", self.x_source), ("y", self.y_sink)]
-        watched = [self.w_monitor, self.x_monitor]
-        self.s_source = self.s_monitor = None
-        if job.s_beats is not None:
-            self.s_source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_s"), clk, rst,
-                                            **kw)
-            self.s_monitor = AxiStreamMonitor(AxiStreamBus.from_prefix(dut, "s_axis_s"), clk,
-                                              rst, **kw)
-            ports.append(("s", self.s_source))
-            watched.append(self.s_monitor)
-        for i, (name, port) in enumerate(ports):
-            prob = float(job.pause.get(name, 0.0))
-            if prob > 0:
-                port.set_pause_generator(pause_generator(prob, job.seed * 4 + i))
-        for port in [p for _, p in ports] + watched:
-            port.log.setLevel(logging.WARNING)      # one line per frame is too much for big jobs
+        inputs = ["w", "x"] + (["s"] if job.s_beats is not None else [])
+        axis = AxisPorts(dut, inputs=inputs, outputs=["y"], pause=job.pause, seed=job.seed,
+                         order=["w", "x", "y", "s"], stride=4, period_ns=PERIOD_NS)
+        self.w_source, self.x_source = axis.sources["w"], axis.sources["x"]
+        self.w_monitor, self.x_monitor = axis.monitors["w"], axis.monitors["x"]
+        self.s_source = axis.sources.get("s")
+        self.s_monitor = axis.monitors.get("s")
+        self.y_sink = axis.sinks["y"]
         self.model = GemmModel(self.spec)
         self.scoreboard = Scoreboard(compare_tiles)
         self.expected_by_index = {}

@@ -16,27 +16,21 @@ streams, from which the host measures latency and throughput.
 """
 
 import json
-import logging
 import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.simtime import convert, get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 from cocotbext.axi import (
-    AxiStreamBus,
     AxiStreamFrame,
-    AxiStreamMonitor,
-    AxiStreamSink,
-    AxiStreamSource,
 )
 
 from lutmix import softmax_words
+from lutmix.sim.axis_ports import AxisPorts
 from lutmix.sim.scoreboard import Scoreboard
 from lutmix.sim.softmax_job import SoftmaxJob
 from lutmix.sim.softmax_model import SoftmaxModel, compare_rows
-from lutmix.sim.stalls import pause_generator
 
 PERIOD_NS = 10
 KEEP_MISMATCHES = 4
@@ -64,19 +58,10 @@ class SoftmaxTB:
         self.spec = job.spec
         self.in_bytes = self.spec.lanes * self.spec.in_lane_bits // 8
         self.out_bytes = self.spec.lanes * self.spec.out_lane_bits // 8
-        cocotb.start_soon(Clock(dut.aclk, PERIOD_NS, unit="ns").start())
-        clk, rst = dut.aclk, dut.aresetn
-        kw = dict(reset_active_level=False)
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis_x"), clk, rst, **kw)
-        self.monitor = AxiStreamMonitor(AxiStreamBus.from_prefix(dut, "s_axis_x"), clk, rst,
-                                        **kw)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis_p"), clk, rst, **kw)
-        for i, (name, port) in enumerate([("x", self.source), ("p", self.sink)]):
-            prob = float(job.pause.get(name, 0.0))
-            if prob > 0:
-                port.set_pause_generator(pause_generator(prob, job.seed * 3 + i))
-        for port in (self.source, self.monitor, self.sink):
-            port.log.setLevel(logging.WARNING)
+        axis = AxisPorts(dut, inputs=["x"], outputs=["p"], pause=job.pause, seed=job.seed,
+                         stride=3, period_ns=PERIOD_NS)
+        self.source, self.monitor = axis.sources["x"], axis.monitors["x"]
+        self.sink = axis.sinks["p"]
         self.model = SoftmaxModel(self.spec)
         self.scoreboard = Scoreboard(compare_rows)
         self.expected_by_index = {}
