@@ -30,6 +30,7 @@ compute with the aligned integer mantissas (:mod:`lutmix.bfp`).
 """
 
 __all__ = [
+    "article",
     "WeightFormat", "ActivationFormat",
     "WEIGHT_FORMATS", "ACTIVATION_FORMATS",
     "weight_format", "activation_format",
@@ -94,8 +95,8 @@ class WeightFormat:
         if bad.any():
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(
-                f"{what}: value {int(w[where])} at index {where} is not a {self.name} weight "
-                f"(allowed: {self.describe()})")
+                f"{what}: value {int(w[where])} at index {where} is not "
+                f"{article(self.name)} {self.name} weight (allowed: {self.describe()})")
 
     def describe(self):
         """The allowed values, for error messages."""
@@ -122,6 +123,11 @@ class WeightFormat:
     def symmetric(self, u):
         """The symmetric value ``q' = 2u - (2**bits - 1)`` the engines compute with."""
         return 2 * np.asarray(u, dtype=np.int64) - ((1 << self.bits) - 1)
+
+
+def article(word):
+    """``"an"`` before a word said with a vowel sound (int2, 8-bit, 11-bit), else ``"a"``."""
+    return "an" if word.startswith(("i", "8", "11", "18")) else "a"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .formats import article
 
 
 def load_npy(path, what):
@@ -141,8 +142,8 @@ def check_softmax_operands(x, mask, config, *, x_name="X", mask_name="mask"):
     bad = np.argwhere((x < lo) | (x > hi))
     if len(bad):
         at = tuple(int(i) for i in bad[0])
-        raise InputError(f"{x_name}: value {x[at]} at index {at} is not a {bits}-bit logit "
-                         f"(allowed: {lo} to {hi})")
+        raise InputError(f"{x_name}: value {x[at]} at index {at} is not "
+                         f"{article(str(bits))} {bits}-bit logit (allowed: {lo} to {hi})")
     if x.shape[1] > config.max_len:
         raise InputError(f"{x_name}: rows of {x.shape[1]} logits are longer than max_len "
                          f"{config.max_len}")

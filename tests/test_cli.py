@@ -66,7 +66,7 @@ def npy(tmp_path, name, array):
     ("missing", "W.npy: no such file (weights)"),
     ("not-npy", "W.npy: not a NumPy .npy array (weights)"),
     ("w-dtype", "W.npy: dtype must be an integer type holding int2 values, not float32"),
-    ("w-range", "W.npy: value 2 at index (1, 3) is not a int2 weight (allowed: -2, -1, 0, 1)"),
+    ("w-range", "W.npy: value 2 at index (1, 3) is not an int2 weight (allowed: -2, -1, 0, 1)"),
     ("w-shape", "W.npy: must be a 2-D array (N, K), not shape (8,)"),
     ("x-dtype", "X.npy: dtype must be int8 for int8 activations, not int32"),
     ("k-mismatch", "X.npy: K = 9 does not match W.npy's K = 8"),

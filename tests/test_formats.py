@@ -69,12 +69,12 @@ def test_remap_correction_is_exact(name):
 
 
 def test_check_rejects_out_of_format_values_with_one_line():
-    with pytest.raises(ValueError, match=r"^W.npy: value 2 at index \(0, 1\) is not a int2 "
+    with pytest.raises(ValueError, match=r"^W.npy: value 2 at index \(0, 1\) is not an int2 "
                                          r"weight \(allowed: -2, -1, 0, 1\)$"):
         weight_format("int2").check(np.array([[1, 2]]), "W.npy")
     with pytest.raises(ValueError, match=r"not a ternary weight \(allowed: -1, 0, 1\)"):
         weight_format("ternary").check(np.array([-2]))
-    with pytest.raises(ValueError, match=r"not a int1 weight \(allowed: -1, 1\)"):
+    with pytest.raises(ValueError, match=r"not an int1 weight \(allowed: -1, 1\)"):
         weight_format("int1").check(np.array([0]))
     with pytest.raises(ValueError, match=r"allowed: integers 0 to 15"):
         weight_format("uint4").check(np.array([16]))

@@ -105,7 +105,7 @@ def test_narrow_partial_is_caught(engine):
 
 def test_bad_operands():
     spec = gemm_spec(GemmConfig())
-    with pytest.raises(ValueError, match="^W: value 2 at index \\(0, 0\\) is not a int2 weight"):
+    with pytest.raises(ValueError, match="^W: value 2 at index \\(0, 0\\) is not an int2 weight"):
         lut_gemm(np.zeros((1, 4), np.int8), np.full((1, 4), 2), spec)
     with pytest.raises(ValueError, match="^X: K = 4 does not match W's K = 5$"):
         lut_gemm(np.zeros((1, 4), np.int8), np.zeros((1, 5), np.int64), spec)

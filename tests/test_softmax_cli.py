@@ -71,7 +71,7 @@ def test_run_softmax_without_mask(tmp_path, cfg, capsys, sim_cache):
     ("x-shape", "X.npy: must be a 2-D array (R, L), not shape (6,)"),
     ("x-empty", "X.npy: has an empty axis, shape (0, 6)"),
     ("x-dtype", "X.npy: dtype must be an integer type holding 8-bit logits, not float32"),
-    ("x-range", "X.npy: value 128 at index (1, 2) is not a 8-bit logit (allowed: -128 to 127)"),
+    ("x-range", "X.npy: value 128 at index (1, 2) is not an 8-bit logit (allowed: -128 to 127)"),
     ("x-long", "X.npy: rows of 65 logits are longer than max_len 64"),
     ("mask-shape", "M.npy: shape (2, 5) does not match X.npy's shape (2, 6)"),
     ("mask-dtype", "M.npy: dtype must be bool or an integer type holding 0 and 1, not float64"),
