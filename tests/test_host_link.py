@@ -121,3 +121,25 @@ def test_host_to_rtl_and_back(sim, sim_cache, tmp_path):
     kind, message = res[13]
     assert kind == "error"
     assert message.startswith("DeviceError: rtl: no reply within 0.0002 s of simulated time")
+
+
+def test_dequantized_gemm_over_the_link(sim_cache, tmp_path):
+    # fp16 activations, uint4 weights with zero points in groups of 32, K over two K-tiles
+    from lutmix.config import GemmConfig
+    from lutmix.golden import dequant_gemm
+
+    config = Config(gemm=GemmConfig(weight="uint4", activation="fp16", group_size=32, m=1, n=4,
+                                    k=4, max_k=64))
+    rng = np.random.default_rng(11)
+    W = rng.integers(0, 16, size=(5, 96))
+    X = (rng.standard_normal((3, 96)) * 4).astype(np.float16)
+    S = rng.uniform(0.01, 0.1, size=(5, 3)).astype(np.float16)
+    Z = rng.integers(0, 16, size=(5, 3))
+    s = simulate_link(config, [("manifest",), ("gemm", W, X, S, Z)], sim="verilator",
+                      pause={"rx": 0.3, "tx": 0.3}, seed=5, workdir=tmp_path,
+                      cache_dir=sim_cache, timeout=2e-4)
+    (kind, _), (kind2, y) = s.results
+    assert kind == "ok" and kind2 == "ok", s.results
+    expect = dequant_gemm(X, W, gemm_spec(config.gemm), S, Z)
+    assert y.dtype == np.float32 and y.shape == (3, 5) and np.isfinite(y).all() and y.any()
+    np.testing.assert_array_equal(y.view(np.uint32), expect.view(np.uint32))
