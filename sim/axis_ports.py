@@ -6,6 +6,8 @@ import logging
 
 import cocotb
 from cocotb.clock import Clock
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamMonitor, AxiStreamSink, AxiStreamSource
 
 from lutmix.sim.stalls import pause_generator
@@ -13,7 +15,7 @@ from lutmix.sim.stalls import pause_generator
 
 class AxisPorts:
     """Starts ``aclk`` and attaches a source and a monitor to each ``s_axis_<name>`` and a
-    sink to each ``m_axis_<name>``.
+    sink to each ``m_axis_<name>``; :meth:`reset` and :meth:`cycle` drive and count the clock.
 
     Parameters
     ----------
@@ -35,6 +37,7 @@ class AxisPorts:
 
     def __init__(self, dut, *, inputs, outputs, pause, seed, order=None, stride=None,
                  period_ns=10):
+        self.dut, self.period_ns = dut, period_ns
         cocotb.start_soon(Clock(dut.aclk, period_ns, unit="ns").start())
         clk, rst = dut.aclk, dut.aresetn
 
@@ -55,3 +58,14 @@ class AxisPorts:
                 ports[name].set_pause_generator(pause_generator(prob, seed * stride + i))
         for port in [*ports.values(), *self.monitors.values()]:
             port.log.setLevel(logging.WARNING)      # one line per frame is too much for big jobs
+
+    async def reset(self):
+        """Hold ``aresetn`` low for 4 cycles, then release it."""
+        self.dut.aresetn.value = 0
+        await ClockCycles(self.dut.aclk, 4)
+        self.dut.aresetn.value = 1
+        await RisingEdge(self.dut.aclk)
+
+    def cycle(self):
+        """The current clock cycle."""
+        return int(get_sim_time(unit="ns") // self.period_ns)

@@ -19,11 +19,8 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
-from cocotbext.axi import (
-    AxiStreamFrame,
-)
+from cocotb.triggers import ClockCycles, with_timeout
+from cocotbext.axi import AxiStreamFrame
 
 from lutmix.gelu_math import pack_words, unpack_words
 from lutmix.sim.axis_ports import AxisPorts
@@ -44,20 +41,13 @@ class GeluTB:
         self.spec = job.spec
         axis = AxisPorts(dut, inputs=["x"], outputs=["y"], pause=job.pause, seed=job.seed,
                          stride=3, period_ns=PERIOD_NS)
+        self.reset = axis.reset
+        self.cycle = axis.cycle
         self.x_source, self.x_monitor = axis.sources["x"], axis.monitors["x"]
         self.y_sink = axis.sinks["y"]
         self.model = GeluModel(self.spec)
         self.scoreboard = Scoreboard(compare_frames)
         self.expected_by_index = {}
-
-    async def reset(self):
-        self.dut.aresetn.value = 0
-        await ClockCycles(self.dut.aclk, 4)
-        self.dut.aresetn.value = 1
-        await RisingEdge(self.dut.aclk)
-
-    def cycle(self):
-        return int(get_sim_time(unit="ns") // PERIOD_NS)
 
     def beats(self, frame, lane_bits):
         return np.frombuffer(bytes(frame.tdata), dtype=np.uint8).reshape(

@@ -18,11 +18,8 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
-from cocotbext.axi import (
-    AxiStreamFrame,
-)
+from cocotb.triggers import ClockCycles, with_timeout
+from cocotbext.axi import AxiStreamFrame
 
 from lutmix import words
 from lutmix.sim.axis_ports import AxisPorts
@@ -51,6 +48,8 @@ class GemmTB:
         inputs = ["w", "x"] + (["s"] if job.s_beats is not None else [])
         axis = AxisPorts(dut, inputs=inputs, outputs=["y"], pause=job.pause, seed=job.seed,
                          order=["w", "x", "y", "s"], stride=4, period_ns=PERIOD_NS)
+        self.reset = axis.reset
+        self.cycle = axis.cycle
         self.w_source, self.x_source = axis.sources["w"], axis.sources["x"]
         self.w_monitor, self.x_monitor = axis.monitors["w"], axis.monitors["x"]
         self.s_source = axis.sources.get("s")
@@ -61,15 +60,6 @@ class GemmTB:
         self.expected_by_index = {}
         self.predicted = 0
         self.violations = []
-
-    async def reset(self):
-        self.dut.aresetn.value = 0
-        await ClockCycles(self.dut.aclk, 4)
-        self.dut.aresetn.value = 1
-        await RisingEdge(self.dut.aclk)
-
-    def cycle(self):
-        return int(get_sim_time(unit="ns") // PERIOD_NS)
 
     async def drive_scales(self):
         for beats in self.job.frames("s"):

@@ -21,10 +21,8 @@ import os
 import cocotb
 import numpy as np
 from cocotb.simtime import convert, get_sim_time
-from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
-from cocotbext.axi import (
-    AxiStreamFrame,
-)
+from cocotb.triggers import ClockCycles, with_timeout
+from cocotbext.axi import AxiStreamFrame
 
 from lutmix import softmax_words
 from lutmix.sim.axis_ports import AxisPorts
@@ -60,6 +58,7 @@ class SoftmaxTB:
         self.out_bytes = self.spec.lanes * self.spec.out_lane_bits // 8
         axis = AxisPorts(dut, inputs=["x"], outputs=["p"], pause=job.pause, seed=job.seed,
                          stride=3, period_ns=PERIOD_NS)
+        self.reset = axis.reset
         self.source, self.monitor = axis.sources["x"], axis.monitors["x"]
         self.sink = axis.sinks["p"]
         self.model = SoftmaxModel(self.spec)
@@ -67,12 +66,6 @@ class SoftmaxTB:
         self.expected_by_index = {}
         self.in_times = []
         self.violations = []
-
-    async def reset(self):
-        self.dut.aresetn.value = 0
-        await ClockCycles(self.dut.aclk, 4)
-        self.dut.aresetn.value = 1
-        await RisingEdge(self.dut.aclk)
 
     def cycle(self):
         return _cycle(get_sim_time())
