@@ -27,13 +27,9 @@ board clock.
 __all__ = ["Board", "BOARDS", "BoardTop", "board_plan", "build_board", "format_board_report"]
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
-from pathlib import Path
 
 from amaranth import Module
 from amaranth.lib import fifo, io
@@ -45,7 +41,7 @@ from lutmix.link import baud_divisor, timeout_cycles
 from lutmix.rtl.link import LinkCore, LinkParams
 from lutmix.rtl.uart import UartRx, UartTx
 
-from .synth import _check_fit, _first_line, _overflow_from_log
+from .synth import _check_fit, _first_line, _overflow_from_log, write_staged
 from .targets import PACKED_KINDS, count_cells, target
 from .tools import TOOLS, run_tool, tool_versions
 
@@ -213,21 +209,7 @@ def build_board(config, board_name, outdir, *, baud=115200, pnr=True):
     params = link_params(b, baud)
     if config.gemm is None and config.softmax is None and config.gelu is None:
         raise ConfigError("a board needs at least one unit: [gemm], [softmax] or [gelu]")
-    outdir = Path(outdir)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".lutmix-board-", dir=outdir.parent))
-    try:
-        report = _build(config, b, params, stage, pnr)
-        (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        outdir.mkdir(exist_ok=True)
-        for item in sorted(stage.iterdir()):
-            dest = outdir / item.name
-            if dest.is_dir() and not dest.is_symlink():
-                shutil.rmtree(dest)
-            os.replace(item, dest)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return report
+    return write_staged(outdir, "board", lambda stage: _build(config, b, params, stage, pnr))
 
 
 def format_board_report(report):

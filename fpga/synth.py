@@ -20,8 +20,8 @@ The report of a unit holds
 The whole report adds the tool versions, the target and the flow options.
 """
 
-__all__ = ["SynthOptions", "synth_unit", "synth_config", "write_synth", "format_report",
-           "ops_per_cycle", "wrapper_logic_cells", "WRAPPER_NOTE"]
+__all__ = ["SynthOptions", "synth_unit", "synth_config", "write_synth", "write_staged",
+           "format_report", "ops_per_cycle", "wrapper_logic_cells", "WRAPPER_NOTE"]
 
 import hashlib
 import json
@@ -339,11 +339,18 @@ def write_synth(config, tgt, options, outdir):
     Work happens in a staging directory inside ``outdir``'s parent; only a complete run is
     moved into ``outdir``, so a failure writes nothing.
     """
+    return write_staged(outdir, "synth", lambda stage: synth_config(config, tgt, options, stage))
+
+
+def write_staged(outdir, kind, build):
+    """Run ``build(stage)`` in a fresh staging directory beside ``outdir``, write the report
+    it returns to ``report.json``, then move everything into ``outdir``; on any failure the
+    stage is removed and ``outdir`` is untouched. Returns the report."""
     outdir = Path(outdir)
     outdir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".lutmix-synth-", dir=outdir.parent))
+    stage = Path(tempfile.mkdtemp(prefix=f".lutmix-{kind}-", dir=outdir.parent))
     try:
-        report = synth_config(config, tgt, options, stage)
+        report = build(stage)
         (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         outdir.mkdir(exist_ok=True)
         for item in sorted(stage.iterdir()):
