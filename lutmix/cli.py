@@ -302,6 +302,15 @@ def cmd_synth(args):
 
 
 # --- boards: `run ... --device PORT` and `build-board` ---------------------------------------
+def _add_run_target(q, unit):
+    """Where a ``run`` verb executes: a simulation (``--workdir`` and the simulator options)
+    or a board (``--device``)."""
+    q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
+                   help="keep the simulation's files here")
+    _add_sim(q)
+    _add_device(q, unit)
+
+
 def _add_device(parser, unit):
     parser.add_argument("--device", default=None, metavar="PORT",
                         help="run on a board at this serial port (e.g. /dev/ttyUSB0) instead "
@@ -428,10 +437,7 @@ def build_parser():
                    help="(N, groups) zero points for unsigned weights: integers "
                         "('original') or the scale dtype ('scaled')")
     q.add_argument("-o", "--output", type=Path, required=True, metavar="Y.npy")
-    q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
-                   help="keep the simulation's files here")
-    _add_sim(q)
-    _add_device(q, "gemm")
+    _add_run_target(q, "gemm")
     q.set_defaults(func=cmd_run_gemm)
     q = run_sub.add_parser("gelu", help="Y = GELU(X) or SiLU(X) on the GELU / SiLU unit")
     q.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
@@ -441,10 +447,7 @@ def build_parser():
                    help="float64: the exact real values of the output words")
     q.add_argument("--raw", action="store_true",
                    help="also write the output words (int8 or int16) to Y.raw.npy")
-    q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
-                   help="keep the simulation's files here")
-    _add_sim(q)
-    _add_device(q, "gelu")
+    _add_run_target(q, "gelu")
     q.set_defaults(func=cmd_run_gelu)
     q = run_sub.add_parser("softmax", help="P = softmax(X * in_scale) row by row on the "
                                            "softmax unit")
@@ -457,10 +460,7 @@ def build_parser():
                    help="(R, L) float64: the exact values of the output words")
     q.add_argument("--raw", action="store_true",
                    help="also write the output words to P.raw.npy")
-    q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
-                   help="keep the simulation's files here")
-    _add_sim(q)
-    _add_device(q, "softmax")
+    _add_run_target(q, "softmax")
     q.set_defaults(func=cmd_run_softmax)
 
     p = sub.add_parser("verify", help="run the cocotb regression on a config")
