@@ -1,7 +1,9 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from lutmix.cli import main
 from lutmix.sim.tools import icarus_available
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,3 +32,15 @@ def yowasp():
     while the others wait (the first Yosys compile takes 20-40 s)."""
     from lutmix.fpga.tools import warm_cache
     warm_cache(("yosys", "nextpnr-ecp5", "nextpnr-ice40"))
+
+
+def run_cli(*argv):
+    """``lutmix argv...`` in-process; returns the exit status."""
+    return main([str(a) for a in argv])
+
+
+def npy(tmp_path, name, array):
+    """Save ``array`` as ``tmp_path/name`` and return the path."""
+    path = tmp_path / name
+    np.save(path, array)
+    return path

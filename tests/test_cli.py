@@ -7,9 +7,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 
-from lutmix.cli import main
-
-from .conftest import simulators
+from .conftest import npy, run_cli, simulators
 
 TINY = '[gemm]\nweight = "int2"\nm = 1\nn = 4\nk = 2\nmax_k = 16\n'
 
@@ -19,10 +17,6 @@ def cfg(tmp_path):
     path = tmp_path / "cfg.toml"
     path.write_text(TINY)
     return path
-
-
-def run_cli(*argv):
-    return main([str(a) for a in argv])
 
 
 def test_generate(tmp_path, cfg, capsys):
@@ -54,12 +48,6 @@ def test_bad_config_is_one_line_and_writes_nothing(tmp_path, capsys, text, messa
     assert err.startswith(f"lutmix: error: {path}: ") and message in err
     assert err.count("\n") == 1
     assert not (tmp_path / "out").exists()
-
-
-def npy(tmp_path, name, array):
-    path = tmp_path / name
-    np.save(path, array)
-    return path
 
 
 @pytest.mark.parametrize("case,message", [

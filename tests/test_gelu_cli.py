@@ -6,30 +6,21 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 
-from lutmix.cli import main
 from lutmix.config import PRESETS, load_config
 from lutmix.gelu_math import gelu_spec
 from lutmix.golden import gelu
+
+from .conftest import npy, run_cli
 
 # the same unit as a case of tests/test_gelu.py, so the simulator build is shared
 IBERT3 = ('[gelu]\nfunction = "gelu"\nmethod = "ibert"\ninput_bits = 8\nin_frac_bits = 4\n'
           'out_bits = 8\nout_frac_bits = 4\nlanes = 3\n')
 
 
-def run_cli(*argv):
-    return main([str(a) for a in argv])
-
-
 @pytest.fixture
 def cfg(tmp_path):
     path = tmp_path / "gelu.toml"
     path.write_text(IBERT3)
-    return path
-
-
-def npy(tmp_path, name, array):
-    path = tmp_path / name
-    np.save(path, array)
     return path
 
 

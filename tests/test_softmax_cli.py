@@ -6,10 +6,11 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 
-from lutmix.cli import main
 from lutmix.config import SoftmaxConfig
 from lutmix.golden.softmax import softmax_words
 from lutmix.softmax_math import softmax_spec
+
+from .conftest import npy, run_cli
 
 TINY = "[softmax]\nlanes = 2\nmax_len = 64\n"          # = the softmax-tiny preset
 
@@ -18,16 +19,6 @@ TINY = "[softmax]\nlanes = 2\nmax_len = 64\n"          # = the softmax-tiny pres
 def cfg(tmp_path):
     path = tmp_path / "cfg.toml"
     path.write_text(TINY)
-    return path
-
-
-def run_cli(*argv):
-    return main([str(a) for a in argv])
-
-
-def npy(tmp_path, name, array):
-    path = tmp_path / name
-    np.save(path, array)
     return path
 
 
