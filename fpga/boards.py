@@ -41,8 +41,8 @@ from lutmix.link import baud_divisor, timeout_cycles
 from lutmix.rtl.link import LinkCore, LinkParams
 from lutmix.rtl.uart import UartRx, UartTx
 
-from .synth import _check_fit, _first_line, _overflow_from_log, write_staged
-from .targets import PACKED_KINDS, count_cells, target
+from .synth import _check_fit, _first_line, _overflow_from_log, _read_nextpnr, write_staged
+from .targets import count_cells, target
 from .tools import TOOLS, run_tool, tool_versions
 
 TOP = "lutmix_board"
@@ -180,14 +180,7 @@ def _build(config, b, params, work, pnr):
     error = _run(pack[0], pack[1], work, "pack.log", steps)
     if error:
         raise ToolError(f"{pack[0]} failed: {error}")
-    pnr = json.loads((work / "nextpnr.json").read_text())
-    util = pnr["utilization"]
-    packed = {}
-    for key, cell in PACKED_KINDS[tgt.family].items():
-        if cell in util:
-            packed[key] = util[cell]["used"]
-            packed[f"{key}_available"] = util[cell]["available"]
-    fmax = min(c["achieved"] for c in pnr["fmax"].values()) if pnr["fmax"] else None
+    _, packed, fmax = _read_nextpnr(work / "nextpnr.json", tgt.family)
     report.update({
         "packed": packed,
         "fmax_mhz": None if fmax is None else round(fmax, 2),

@@ -148,6 +148,20 @@ RESOURCE_NAMES = {
 }
 
 
+def _read_nextpnr(path, family):
+    """nextpnr's ``--report`` JSON: ``(report, packed cells used and available, Fmax MHz or
+    None)``; the Fmax is the slowest clock's."""
+    pnr = json.loads(Path(path).read_text())
+    util = pnr["utilization"]
+    packed = {}
+    for key, cell in PACKED_KINDS[family].items():
+        if cell in util:
+            packed[key] = util[cell]["used"]
+            packed[f"{key}_available"] = util[cell]["available"]
+    fmax = min(clock["achieved"] for clock in pnr["fmax"].values()) if pnr["fmax"] else None
+    return pnr, packed, fmax
+
+
 def _check_fit(section, tgt, total):
     """Raise ``ToolError`` naming the first resource the synthesized design overflows.
 
@@ -276,14 +290,7 @@ def synth_unit(section, unit_config, tgt, options, workdir):
             raise ToolError(f"{section} does not fit {tgt.name}: it needs {amount}")
         error = _first_line(log, r"ERROR") or f"exit status {rc}"
         raise ToolError(f"{tgt.nextpnr} failed on {section}: {error}")
-    pnr = json.loads((workdir / "nextpnr.json").read_text())
-    util = pnr["utilization"]
-    packed = {}
-    for key, cell in PACKED_KINDS[tgt.family].items():
-        if cell in util:
-            packed[key] = util[cell]["used"]
-            packed[f"{key}_available"] = util[cell]["available"]
-    fmax = min(clock["achieved"] for clock in pnr["fmax"].values()) if pnr["fmax"] else None
+    pnr, packed, fmax = _read_nextpnr(workdir / "nextpnr.json", tgt.family)
     total_cells = packed.get("logic_cells")
     wrap_cells = wrapper_logic_cells(tgt.family, wrapper_counts)
     report.update({

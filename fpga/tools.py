@@ -14,8 +14,6 @@ goes to a log file and it can be interrupted.
 
 __all__ = ["TOOLS", "run_tool", "tool_versions", "warm_cache", "yowasp_cache_dir"]
 
-import contextlib
-import fcntl
 import functools
 import os
 import subprocess
@@ -25,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 
 from lutmix.errors import ToolError
+from lutmix.sim.runner import locked
 
 # tool -> (PyPI package, module, function)
 TOOLS = {
@@ -75,17 +74,6 @@ def run_tool(tool, args, *, cwd, log, timeout=None):
     return proc.returncode, time.monotonic() - start
 
 
-@contextlib.contextmanager
-def _locked(path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 @functools.cache
 def _banner(tool):
     args = ["-V"] if tool == "yosys" else ["--version"]
@@ -107,7 +95,7 @@ def warm_cache(tools=("yosys",)):
     seconds spent.
     """
     start = time.monotonic()
-    with _locked(yowasp_cache_dir() / "lutmix-warm.lock"):
+    with locked(yowasp_cache_dir() / "lutmix-warm.lock"):
         for tool in tools:
             _banner(tool)
     return time.monotonic() - start

@@ -7,7 +7,7 @@ Test runs go to a directory of the caller's choosing, so each case keeps its own
 and waveforms.
 """
 
-__all__ = ["default_cache_dir", "build", "run_test"]
+__all__ = ["default_cache_dir", "build", "run_test", "locked"]
 
 import contextlib
 import fcntl
@@ -51,7 +51,8 @@ def default_cache_dir():
 
 
 @contextlib.contextmanager
-def _locked(path):
+def locked(path):
+    """Hold an exclusive lock on the file ``path`` (created if needed), across processes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -141,7 +142,7 @@ def build(verilog_text, top, *, sim="verilator", waves=False, cache_dir=None):
     if done.exists():
         return build_dir
     runner = _runner(sim, _runtime_store(cache, waves) if sim == "verilator" else None)
-    with _locked(cache / f".{build_dir.name}.lock"):
+    with locked(cache / f".{build_dir.name}.lock"):
         if done.exists():
             return build_dir
         build_dir.mkdir(parents=True, exist_ok=True)
