@@ -39,21 +39,16 @@ def measure(config, tiles=3):
         s_beats = words.pack_scales(s, z, spec)
     x_done, y_valid, x_times = [], [], []
 
-    async def drive_w(ctx):
-        for i, beat in enumerate(w_beats):
-            ctx.set(dut.w.payload.data, beat_value(beat))
-            ctx.set(dut.w.payload.last, i == len(w_beats) - 1)
-            ctx.set(dut.w.valid, 1)
-            await ctx.tick().until(dut.w.ready)
-        ctx.set(dut.w.valid, 0)
-
-    async def drive_s(ctx):
-        for i, beat in enumerate(s_beats):
-            ctx.set(dut.s.payload.data, beat_value(beat))
-            ctx.set(dut.s.payload.last, i == len(s_beats) - 1)
-            ctx.set(dut.s.valid, 1)
-            await ctx.tick().until(dut.s.ready)
-        ctx.set(dut.s.valid, 0)
+    def frame_driver(port, beats):
+        """A testbench that sends ``beats`` as one frame on ``port`` with no idle cycles."""
+        async def drive(ctx):
+            for i, beat in enumerate(beats):
+                ctx.set(port.payload.data, beat_value(beat))
+                ctx.set(port.payload.last, i == len(beats) - 1)
+                ctx.set(port.valid, 1)
+                await ctx.tick().until(port.ready)
+            ctx.set(port.valid, 0)
+        return drive
 
     async def drive_x(ctx):
         cycle = 0
@@ -86,9 +81,9 @@ def measure(config, tiles=3):
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)
-    sim.add_testbench(drive_w, background=True)
+    sim.add_testbench(frame_driver(dut.w, w_beats), background=True)
     if c.dequant:
-        sim.add_testbench(drive_s, background=True)
+        sim.add_testbench(frame_driver(dut.s, s_beats), background=True)
     sim.add_testbench(drive_x, background=True)
     sim.add_testbench(sink)
     sim.run()
