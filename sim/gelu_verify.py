@@ -18,7 +18,7 @@ from lutmix.golden import gelu
 
 from .gelu_job import GeluJob
 from .session import simulate_job
-from .verify import VectorResult, VerifyReport
+from .verify import VectorResult, VerifyReport, stream_errors
 
 STALLS = {"x": 0.3, "y": 0.4}
 
@@ -113,11 +113,6 @@ def verify_gelu(config, *, vectors, seed, sim, waves, workdir, cache_dir, verilo
             report.vectors.append(VectorResult(tag, False, {"missing": "no output frame"}))
         else:
             report.vectors.append(VectorResult(tag, True))
-    if summary["extra"]:
-        report.stream_errors.append(f"{summary['extra']} output frames more than vectors")
-    if summary["missing"]:
-        report.stream_errors.append(f"{summary['missing']} output frames never arrived")
-    if summary["bad_framing"]:
-        report.stream_errors.append(f"{summary['bad_framing']} output frames whose length "
-                                    f"differs from their input frame's")
+    report.stream_errors += stream_errors(summary, "output frames",
+                                          "whose length differs from their input frame's")
     return report

@@ -97,13 +97,6 @@ def verify_softmax(config, *, vectors, seed, sim, waves, workdir, cache_dir, ver
         else:
             miss = _accuracy(row_words, x, mask, spec)
             report.vectors.append(_verify.VectorResult(tag, miss is None, miss))
-    if summary["extra"]:
-        report.stream_errors.append(f"{summary['extra']} output rows more than vectors")
-    if summary["missing"]:
-        report.stream_errors.append(f"{summary['missing']} output rows never arrived")
-    for violation in summary.get("violations", []):
-        report.stream_errors.append(f"protocol: {violation}")
-    if summary["bad_framing"]:
-        report.stream_errors.append(f"{summary['bad_framing']} output rows with another number "
-                                    f"of beats than their input row")
+    report.stream_errors += _verify.stream_errors(
+        summary, "output rows", "with another number of beats than their input row")
     return report

@@ -7,7 +7,7 @@ and a waveform of the run.
 """
 
 __all__ = ["VectorResult", "VerifyReport", "verify", "gemm_vectors", "write_junit",
-           "VERIFIERS", "verify_gelu", "verify_softmax"]
+           "VERIFIERS", "verify_gelu", "verify_softmax", "stream_errors"]
 
 import time
 from dataclasses import dataclass, field
@@ -201,16 +201,24 @@ def verify_gemm(config, *, vectors, seed, sim, waves, workdir, cache_dir, verilo
             report.vectors.append(VectorResult(tag, False, {"missing": "no result tile"}))
         else:
             report.vectors.append(VectorResult(tag, True))
-    if summary["extra"]:
-        report.stream_errors.append(f"{summary['extra']} result tiles more than vectors")
-    if summary["missing"]:
-        report.stream_errors.append(f"{summary['missing']} result tiles never arrived")
-    for violation in summary.get("violations", []):
-        report.stream_errors.append(f"protocol: {violation}")
-    if summary["bad_framing"]:
-        report.stream_errors.append(f"{summary['bad_framing']} result tiles without "
-                                    f"{cfg.m} beats before tlast")
+    report.stream_errors += stream_errors(summary, "result tiles",
+                                          f"without {cfg.m} beats before tlast")
     return report
+
+
+def stream_errors(summary, what, misframed):
+    """The stream faults a bench's scoreboard counted, one line each: outputs (``what``, e.g.
+    ``"result tiles"``) beyond or short of the vectors, protocol violations, and outputs
+    framed wrongly (``"<n> <what> <misframed>"``)."""
+    errors = []
+    if summary["extra"]:
+        errors.append(f"{summary['extra']} {what} more than vectors")
+    if summary["missing"]:
+        errors.append(f"{summary['missing']} {what} never arrived")
+    errors += [f"protocol: {violation}" for violation in summary.get("violations", [])]
+    if summary["bad_framing"]:
+        errors.append(f"{summary['bad_framing']} {what} {misframed}")
+    return errors
 
 
 def verify_gelu(config, **kwargs):
