@@ -3,7 +3,7 @@
     python bench/minilm_bench.py
 
 Prints Markdown tables (the README carries the latest ones), on the demo's default set
-(:data:`lutmix.minilm_demo.DEFAULT_PAIRS`): for each quantization, the embeddings through the
+(:data:`lutmix.models.minilm_demo.DEFAULT_PAIRS`): for each quantization, the embeddings through the
 whole flow (every GEMM, softmax and GELU on the golden models, bit-exact to the RTL) against
 float64, and two float64 ablations that isolate the sources of error: the quantized weights
 alone (float activations, exact softmax and GELU), and int8 per-token activations alone (float
@@ -18,10 +18,10 @@ import time
 import numpy as np
 
 from lutmix.config import PRESETS
-from lutmix.minilm import forward_float, load_model, tokenize
-from lutmix.minilm_demo import DEFAULT_PAIRS, default_sentences, evaluate, pair_list
-from lutmix.minilm_flow import forward_quant, quantize_model
-from lutmix.quantize import QUANTIZATIONS, quantize_tokens
+from lutmix.models.minilm import forward_float, load_model, tokenize
+from lutmix.models.minilm_demo import DEFAULT_PAIRS, default_sentences, evaluate, pair_list
+from lutmix.models.minilm_flow import forward_quant, quantize_model
+from lutmix.models.quantize import QUANTIZATIONS, quantize_tokens
 
 
 def dequantized_model(model, quant):

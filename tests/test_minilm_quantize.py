@@ -1,4 +1,4 @@
-"""The quantizers of lutmix.quantize: codes in range, round-trip bounds, the engine's layout."""
+"""The quantizers of lutmix.models.quantize: codes in range, round-trip bounds, the engine's layout."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from lutmix.config import GemmConfig
 from lutmix.formats import weight_format
 from lutmix.gemm_spec import gemm_spec
 from lutmix.golden.gemm import gemm
-from lutmix.quantize import (
+from lutmix.models.quantize import (
     QUANTIZATIONS,
     quantize_int2,
     quantize_ternary,

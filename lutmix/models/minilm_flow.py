@@ -4,7 +4,7 @@ Per encoder layer, for the tokens the attention mask keeps:
 
 * the six linear layers (query, key, value, attn_out, ffn_up, ffn_down) run on the GEMM engine:
   the activations are quantized to int8 per token, the weights per group
-  (:mod:`lutmix.quantize`), the engine returns float32 with per-group dequantization
+  (:mod:`lutmix.models.quantize`), the engine returns float32 with per-group dequantization
   (:func:`lutmix.golden.gemm.gemm`), and the host multiplies by the token scale and adds the
   bias;
 * the attention scores ``q k^T / sqrt(32)`` are rounded to the softmax unit's logits
@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
-from .gelu_math import gelu_spec
-from .gemm_spec import gemm_spec
+from ..errors import InputError
+from ..gelu_math import gelu_spec
+from ..gemm_spec import gemm_spec
+from ..softmax_math import softmax_spec
 from .minilm import (
     LINEARS,
     attention_heads,
@@ -46,7 +47,6 @@ from .minilm import (
     merge_heads,
 )
 from .quantize import QUANTIZATIONS, quantize_tokens, quantize_weight
-from .softmax_math import softmax_spec
 
 GEMM_OPS = tuple(LINEARS)
 OPS = ("query", "key", "value", "softmax", "attn_out", "ffn_up", "gelu", "ffn_down")
@@ -106,7 +106,7 @@ _QCACHE = {}
 
 
 def quantize_model(model, quant, scale="fp16"):
-    """Every linear layer's :class:`~lutmix.quantize.QuantWeight`: a tuple of 6 dicts."""
+    """Every linear layer's :class:`~lutmix.models.quantize.QuantWeight`: a tuple of 6 dicts."""
     key = (id(model), quant, scale)
     if key not in _QCACHE:
         _QCACHE[key] = tuple({name: quantize_weight(w, quant, scale)
@@ -181,13 +181,13 @@ class _Units:
 
     def linear(self, layer, op, x, qw, bias):
         """``x (M, K)`` float64 -> ``x @ W.T + b`` through the engine (float64 out)."""
-        from .golden.gemm import gemm
+        from ..golden.gemm import gemm
         xq, s = quantize_tokens(x, 8)
         y = gemm(xq, qw.q, self.gemm_spec, qw.scales, qw.zeros)
         shape = (x.shape[0], qw.q.shape[0], x.shape[1])
         run = same = None
         if (layer, op) in self.rtl:
-            from .sim.gemm_run import run_gemm
+            from ..sim.gemm_run import run_gemm
             run = run_gemm(self.gemm_cfg, qw.q, xq, qw.scales, qw.zeros, sim=self.sim,
                            workdir=self._dir(layer, op), cache_dir=self.cache_dir)
             same = _same_bits(run.y, y)
@@ -197,7 +197,7 @@ class _Units:
 
     def softmax(self, layer, scores, key_mask):
         """``scores (R, L)`` float64, ``key_mask (R, L)`` bool (True keeps) -> probabilities."""
-        from .golden.softmax import softmax_words
+        from ..golden.softmax import softmax_words
         cfg, spec = self.softmax_cfg, self.softmax_spec
         lo, hi = -(1 << (cfg.input_bits - 1)), (1 << (cfg.input_bits - 1)) - 1
         raw = np.round(scores / cfg.in_scale)
@@ -207,7 +207,7 @@ class _Units:
         words = softmax_words(x, masked, spec=spec)
         run = same = None
         if (layer, "softmax") in self.rtl:
-            from .sim.softmax_run import run_softmax
+            from ..sim.softmax_run import run_softmax
             run = run_softmax(cfg, x, masked, sim=self.sim, workdir=self._dir(layer, "softmax"),
                               cache_dir=self.cache_dir)
             same = _same_bits(run.words, words)
@@ -217,7 +217,7 @@ class _Units:
 
     def gelu(self, layer, h):
         """``h`` float64 -> GELU through the unit's words (float64 out)."""
-        from .golden.gelu import gelu
+        from ..golden.gelu import gelu
         spec = self.gelu_spec
         raw = np.round(np.ldexp(h, spec.in_frac))
         saturated = int(((raw < spec.x_min) | (raw > spec.x_max)).sum())
@@ -225,7 +225,7 @@ class _Units:
         words = gelu(x, spec)
         run = same = None
         if (layer, "gelu") in self.rtl:
-            from .sim.gelu_run import run_gelu
+            from ..sim.gelu_run import run_gelu
             run = run_gelu(self.gelu_cfg, x, sim=self.sim, workdir=self._dir(layer, "gelu"),
                            cache_dir=self.cache_dir)
             same = _same_bits(run.words, words)
@@ -246,7 +246,7 @@ def forward_quant(model, batch, config, quant, *, rtl=frozenset(), layers=LAYERS
         With ``[gemm]`` (engine and tile; the weight format and group size come from
         ``quant``), ``[softmax]`` and ``[gelu]`` sections.
     quant : str
-        A key of :data:`lutmix.quantize.QUANTIZATIONS`.
+        A key of :data:`lutmix.models.quantize.QUANTIZATIONS`.
     rtl : set of (layer, op)
         Ops that also run on the RTL in simulation (see :func:`parse_rtl_ops`).
     layers : int
