@@ -1,4 +1,4 @@
-"""The quantizers of lutmix.models.quantize: codes in range, round-trip bounds, the engine's layout."""
+"""The quantizers of lutmix.models.quantize: codes in range, round-trip bounds, the layout."""
 
 import numpy as np
 import pytest
