@@ -28,7 +28,7 @@ from pathlib import Path
 from lutmix import formats
 from lutmix.config import ENGINES, Config, GemmConfig
 from lutmix.fpga.results import rows
-from lutmix.fpga.sweep import Point, run_points
+from lutmix.fpga.sweep import Point, point_keys, run_points
 from lutmix.fpga.synth import SynthOptions
 from lutmix.fpga.targets import TARGETS
 from lutmix.rtl.generate import verilog
@@ -115,8 +115,9 @@ def _run(args, points, cache, label):
     if not args.cached_only:
         return run_points(points, cache, jobs=args.jobs, scheduler=args.scheduler, label=label)
     out = []
+    keys = point_keys(points)          # the cache keys include each unit's Verilog digest
     for point in points:
-        path = Path(cache) / f"{point.key()}.json"
+        path = Path(cache) / f"{keys[point.index]}.json"
         result = json.loads(path.read_text()) if path.exists() else None
         if result is None or result.get("status") not in ("ok", "no-fit"):
             result = {**point.to_dict(), "status": "not run", "error": "not built yet",

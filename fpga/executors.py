@@ -5,13 +5,33 @@ finishes. ``fn`` must be importable by name (it is pickled by reference) and its
 results plain data.
 """
 
-__all__ = ["make_executor", "LocalExecutor", "DaskExecutor"]
+__all__ = ["make_executor", "LocalExecutor", "DaskExecutor", "check_address",
+           "CONNECT_TIMEOUT"]
 
 import concurrent.futures
 import multiprocessing
 import os
+import re
 
-from lutmix.errors import ToolError
+from lutmix.errors import ToolError, show
+
+CONNECT_TIMEOUT = 5.0           # seconds to reach a scheduler and find a worker there
+_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
+
+
+def check_address(address):
+    """Return ``address`` if it is a Dask scheduler address (``tcp://host:port``, or ``tls``,
+    ``ws``, ``wss``, ``ucx``, or ``inproc://...``); ``ValueError`` saying what is expected
+    otherwise (a missing ``tcp://``, a missing or impossible port)."""
+    if isinstance(address, str) and address.startswith("inproc://") and len(address) > 9:
+        return address
+    m = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
+    if m is None or not 1 <= int(m[3]) <= 65535:
+        hint = " (the tcp:// is missing)" if isinstance(address, str) and "://" not in address \
+            else ""
+        raise ValueError(f"{show(address)} is not a Dask scheduler address{hint}; use "
+                         f"tcp://HOST:PORT")
+    return address
 
 
 class LocalExecutor:
@@ -61,11 +81,9 @@ class DaskExecutor:
     directory of its worker and only its report travels back.
     """
 
-    def __init__(self, *, address):
-        if not isinstance(address, str) or "://" not in address:
-            raise ValueError(f"address must be a scheduler address like 'tcp://host:8786', "
-                             f"not {address!r}")
-        self._address = address
+    def __init__(self, *, address, timeout=CONNECT_TIMEOUT):
+        self._address = check_address(address)
+        self._timeout = timeout
         self._client = None
 
     @property
@@ -77,11 +95,19 @@ class DaskExecutor:
             from distributed import Client
         except ImportError:
             raise ToolError("--scheduler needs Dask: pip install 'dask[distributed]'") from None
+        t = self._timeout
         try:
-            self._client = Client(self._address, timeout=30, set_as_default=False)
-        except (OSError, TimeoutError) as e:
-            raise ToolError(f"cannot reach the Dask scheduler at {self._address}: {e}") \
-                from None
+            self._client = Client(self._address, timeout=t, set_as_default=False)
+        except Exception:           # refused, unknown host, timed out, bad handshake
+            raise ToolError(f"cannot reach the Dask scheduler at {self._address} within "
+                            f"{t:g} s; is it running?") from None
+        try:
+            self._client.wait_for_workers(1, timeout=t)
+        except Exception:
+            self._client.close()
+            self._client = None
+            raise ToolError(f"the Dask scheduler at {self._address} has no workers (waited "
+                            f"{t:g} s)") from None
         return self
 
     def __exit__(self, *exc):

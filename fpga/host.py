@@ -12,14 +12,17 @@ It learns the design from the device itself (the ``MANIFEST`` command gives the 
 buffer sizes), tiles a GEMM exactly as ``lutmix run gemm`` does (:func:`lutmix.sim.gemm_run.
 gemm_job`, :func:`~lutmix.sim.gemm_run.assemble`), and keeps the results it has asked for
 within the result buffer, so the device never stalls on a full buffer. Every request waits for
-its reply; a missing reply, a bad reply CRC or an error status raises :class:`DeviceError`
-with one line, and results are read until every expected byte has arrived or the timeout
-expires (never returned short).
+its reply; a missing reply, a bad reply CRC, an error status or a reply that breaks the
+protocol (a manifest that is not UTF-8 JSON or lacks keys, more result bytes than asked for)
+raises :class:`DeviceError` with one line, and results are read until every expected byte has
+arrived or the timeout expires (never returned short). The timeout bounds each whole reply, so
+a line that only ever sends noise ends in a timeout too.
 """
 
-__all__ = ["Device", "DeviceError", "SerialTransport"]
+__all__ = ["Device", "DeviceError", "ReplyTimeout", "SerialTransport"]
 
 import json
+import math
 import time
 
 import numpy as np
@@ -48,6 +51,15 @@ class DeviceError(ToolError):
     """The device did not answer, answered with an error, or the link broke."""
 
 
+class ReplyTimeout(DeviceError):
+    """A transport's ``read`` ran out of time: ``got`` of the ``wanted`` bytes arrived."""
+
+    def __init__(self, message, *, got, wanted):
+        super().__init__(message)
+        self.got = got
+        self.wanted = wanted
+
+
 def _serial_errors():
     """What pyserial raises when the port goes away (termios's error on POSIX is not an
     OSError)."""
@@ -67,7 +79,7 @@ class SerialTransport:
         import serial
         try:
             self._serial = serial.Serial(port, baudrate=baud, timeout=0.05, write_timeout=5)
-        except (serial.SerialException, OSError) as e:
+        except (serial.SerialException, OSError, ValueError) as e:
             raise DeviceError(f"{port}: cannot open the serial port: {e}") from None
         self.name = port
 
@@ -89,8 +101,9 @@ class SerialTransport:
                                   f"{e}") from None
             out += chunk
             if len(out) < n and time.monotonic() > deadline:
-                raise DeviceError(f"{self.name}: no reply within {timeout:g} s (got {len(out)} "
-                                  f"of {n} bytes); is the board programmed and the baud right?")
+                raise ReplyTimeout(f"{self.name}: no reply within {timeout:g} s (got {len(out)} "
+                                   f"of {n} bytes); is the board programmed and the baud right?",
+                                   got=len(out), wanted=n)
         return bytes(out)
 
     def now(self):
@@ -111,14 +124,17 @@ class Device:
     transport
         An object with ``write``, ``read``, ``now`` and ``pause`` (see the module).
     timeout : float
-        Seconds (transport time) to wait for a reply or for results.
+        Seconds (transport time) to wait for each whole reply, or for results; positive and
+        finite.
     """
 
     def __init__(self, transport, *, timeout=5.0):
+        Device._check_timeout(timeout)
         self.transport = transport
         self.timeout = timeout
-        self.manifest = json.loads(self.request("MANIFEST", 0).decode())
-        self.config = parse_config(self.manifest["config"], "device manifest")
+        self.name = getattr(transport, "name", "device")
+        self.manifest = self._read_manifest()
+        self.config = parse_config(self.manifest["config"], f"{self.name}: device manifest")
         self.link = self.manifest["link"]
         self._layouts = {}
         from lutmix.rtl.link import link_units
@@ -128,7 +144,40 @@ class Device:
     @classmethod
     def open(cls, port, *, baud=115200, timeout=5.0):
         """A board on serial port ``port``."""
+        if isinstance(baud, bool) or not isinstance(baud, int) or baud <= 0:
+            raise ValueError(f"baud must be a positive integer, not {baud!r}")
+        Device._check_timeout(timeout)
         return cls(SerialTransport(port, baud=baud), timeout=timeout)
+
+    @staticmethod
+    def _check_timeout(timeout):
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+                or not (math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"timeout must be a positive, finite number of seconds, "
+                             f"not {timeout!r}")
+
+    def _protocol(self, what):
+        return DeviceError(f"{self.name}: protocol error: {what}; is this a lutmix bitstream?")
+
+    def _read_manifest(self):
+        data = self.request("MANIFEST", 0)
+        try:
+            manifest = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise self._protocol("the MANIFEST reply is not UTF-8 JSON") from None
+        if not isinstance(manifest, dict):
+            raise self._protocol("the MANIFEST reply is not a JSON object")
+        link = manifest.get("link")
+        if not isinstance(manifest.get("config"), dict) or not isinstance(link, dict):
+            missing = "config" if not isinstance(manifest.get("config"), dict) else "link"
+            raise self._protocol(f"the manifest has no {missing!r} object")
+        for key in ("frame_bytes", "fifo_bytes"):
+            value = link.get(key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise self._protocol(f"the manifest's link.{key} is not a positive integer")
+        if not isinstance(link.get("board"), str):
+            raise self._protocol("the manifest's link.board is not a string")
+        return manifest
 
     # -- frames --------------------------------------------------------------------------
     def send(self, command, unit, payload=b""):
@@ -136,18 +185,39 @@ class Device:
         self.transport.write(encode_request(command, unit, payload))
 
     def reply(self):
-        """Read one reply frame: ``(status name, command code, payload)``."""
+        """Read one reply frame: ``(status name, command code, payload)``.
+
+        Bytes before the sync byte are skipped; the whole reply, skipped bytes included, must
+        arrive within ``timeout`` seconds (transport time), else :class:`DeviceError`.
+        """
         t = self.transport
+        deadline = t.now() + self.timeout
+        noise = 0
+
+        def read(n):
+            left = deadline - t.now()
+            try:
+                if left <= 0:
+                    raise ReplyTimeout("deadline", got=0, wanted=n)
+                return t.read(n, left)
+            except ReplyTimeout as e:
+                after = f", after {noise} bytes that were not a reply" if noise else ""
+                raise DeviceError(f"{self.name}: no reply within {self.timeout:g} s"
+                                  f"{getattr(t, 'clock', '')} (got {e.got} of {e.wanted} bytes"
+                                  f"{after}); is the board programmed and the baud right?") \
+                    from None
+
         while True:
-            b = t.read(1, self.timeout)
+            b = read(1)
             if b[0] == SYNC_REPLY:
                 break
-        head = t.read(HEADER_BYTES - 1, self.timeout)
+            noise += 1
+        head = read(HEADER_BYTES - 1)
         n = int.from_bytes(head[2:4], "little")
-        payload = t.read(n, self.timeout) if n else b""
-        crc = int.from_bytes(t.read(2, self.timeout), "little")
+        payload = read(n) if n else b""
+        crc = int.from_bytes(read(2), "little")
         if crc != crc16(head + payload):
-            raise DeviceError(f"reply with a bad CRC (0x{crc:04x}, computed "
+            raise DeviceError(f"{self.name}: reply with a bad CRC (0x{crc:04x}, computed "
                               f"0x{crc16(head + payload):04x}); the link is corrupting data")
         status = STATUS_NAMES.get(head[0], f"0x{head[0]:02x}")
         return status, head[1], payload
@@ -157,9 +227,9 @@ class Device:
         self.send(command, unit, payload)
         status, echoed, data = self.reply()
         if status != "OK":
-            raise DeviceError(f"device replied {status} to {command} (unit {unit})")
+            raise DeviceError(f"{self.name}: device replied {status} to {command} (unit {unit})")
         if echoed != COMMANDS[command]:
-            raise DeviceError(f"device answered command 0x{echoed:02x} to {command}")
+            raise self._protocol(f"the reply to {command} names command 0x{echoed:02x}")
         return data
 
     def reset(self):
@@ -188,6 +258,9 @@ class Device:
         while len(out) < nbytes:
             want = min(nbytes - len(out), 0xFFFF)
             got = self.request("READ", UNIT_IDS[section], want.to_bytes(2, "little"))
+            if len(got) > want:
+                raise self._protocol(f"{len(got)} result bytes in reply to a READ of at most "
+                                     f"{want}")
             out += got
             if got:
                 start = self.transport.now()

@@ -15,10 +15,10 @@ __all__ = ["rows", "pareto_front", "write_csv", "write_summary", "write_plots",
 import csv
 import dataclasses
 import io
-import os
 from pathlib import Path
 
 from lutmix.config import SECTIONS
+from lutmix.outputs import atomic_write
 
 METRICS = ["status", "lut4", "ff", "carry", "dsp", "bram", "lutram", "spram",
            "logic_cells", "logic_cells_total", "fmax_mhz", "freq_mhz", "timing_met",
@@ -106,10 +106,7 @@ def write_csv(table, columns, path):
 
 
 def _atomic_text(path, text):
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write(path, text)
 
 
 def _varying(table, columns):

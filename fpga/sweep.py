@@ -22,32 +22,39 @@ A sweep file (TOML)::
     target = ["ecp5-85k", "ice40-up5k"]
 
 The grid is the product of its axes (the last axis varies fastest). ``[[grid]]`` (an array of
-tables) gives a union of several products. Each point is cached in ``DIR/points/<hash>.json``
-under the hash of its config, target and flow settings and the tool versions, so an interrupted
-sweep resumes where it stopped, and points shared by two sweeps in the same ``DIR`` are built
-once. A point that does not fit its device is a result (status ``no-fit``) and is cached too;
-a tool failure is reported and retried on the next run.
+tables) gives a union of several products. Its size is counted before it is expanded:
+:data:`MAX_POINTS` points at most unless the caller agrees to more (``lutmix sweep --yes``),
+and never more than :data:`HARD_MAX_POINTS`.
+
+Each point is cached in ``DIR/points/<hash>.json`` under the hash of its config, target and
+flow settings, the tool versions and the SHA-256 of every unit's generated Verilog (so an RTL
+change never reuses a stale result), so an interrupted sweep resumes where it stopped, and
+points shared by two sweeps in the same ``DIR`` are built once. A point that does not fit its
+device is a result (status ``no-fit``) and is cached too; a tool failure is reported and
+retried on the next run.
 """
 
-__all__ = ["Sweep", "Point", "FLOW_AXES", "load_sweep", "parse_sweep", "expand", "run_point",
-           "run_points", "run_sweep", "point_hash"]
+__all__ = ["Sweep", "Point", "FLOW_AXES", "MAX_POINTS", "HARD_MAX_POINTS", "load_sweep",
+           "parse_sweep", "count_points", "check_size", "expand", "run_point", "run_points",
+           "run_sweep", "point_hash", "verilog_digest", "point_keys"]
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
-import os
+import math
 import tempfile
 import time
-import tomllib
 import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 from lutmix import __version__
-from lutmix.config import SECTIONS, Config, parse_config
-from lutmix.errors import ConfigError, LutmixError, ToolError
+from lutmix.config import SECTIONS, Config, parse_config, parse_text, read_text_file
+from lutmix.errors import ConfigError, InputError, LutmixError, ToolError, show
+from lutmix.outputs import Outputs, atomic_write
 
 from .executors import make_executor
 from .progress import Progress
@@ -59,6 +66,8 @@ FLOW_AXES = ("target", "seed", "freq", "dsp")
 SWEEP_KEYS = ("target", "seed", "freq", "pnr", "dsp", "timeout", "skip_invalid")
 # bump when the flow changes what a point's result means (wrapper, scripts, report fields)
 FLOW_VERSION = 1
+MAX_POINTS = 1000               # more needs the caller's consent (lutmix sweep --yes)
+HARD_MAX_POINTS = 1_000_000     # never: the list of points alone would take gigabytes
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,9 @@ class Point:
                 "hash": self.key()}
 
 
+@functools.cache
 def _tool_packages():
+    """The installed versions of the YoWASP packages (read once per process)."""
     out = {}
     for package, _, _ in TOOLS.values():
         try:
@@ -119,13 +130,16 @@ def _tool_packages():
     return out
 
 
-def point_hash(config, target, options):
-    """The cache key of a point: its config, target, flow options and the tool versions."""
+def point_hash(config, target, options, verilog=None):
+    """The cache key of a point: its config, target, flow options and the tool versions, and
+    ``verilog``, the SHA-256 of each unit's generated Verilog (``{section: digest}``)."""
     opts = dataclasses.asdict(options)
     opts.pop("timeout")                 # how long we wait does not change the result
     opts["freq"] = float(TARGETS[target].default_freq if opts["freq"] is None else opts["freq"])
     data = {"config": config.to_dict(), "target": target, "options": opts,
             "flow": FLOW_VERSION, "lutmix": __version__, "tools": _tool_packages()}
+    if verilog is not None:
+        data["verilog"] = verilog
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -183,6 +197,9 @@ def parse_sweep(data, source="sweep"):
             _check_axis(where, axis)
             if not isinstance(values, list) or not values:
                 raise ConfigError(f"{where} axis {axis!r} must be a non-empty list of values")
+            if len(values) > HARD_MAX_POINTS:
+                raise ConfigError(f"{where} axis {axis!r} has {len(values):,} values, more than "
+                                  f"a sweep can run ({HARD_MAX_POINTS:,} points)")
             if axis in FLOW_AXES:
                 values = [_check_flow(f"{where} axis {axis!r}", axis, v) for v in values]
             axes.append((axis, tuple(values)))
@@ -206,19 +223,28 @@ def _check_axis(where, axis):
 
 
 def load_sweep(path):
-    """Read a sweep file (TOML)."""
+    """Read a sweep file (TOML; see :func:`lutmix.config.parse_text` for what is refused)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such sweep file") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    return parse_sweep(data, str(path))
+    return parse_sweep(parse_text(read_text_file(path, "sweep"), str(path)), str(path))
+
+
+def count_points(sweep):
+    """Points of the grid before expansion: the sum over ``[[grid]]`` tables of the product of
+    their axes' lengths (duplicates and invalid points included)."""
+    return sum(math.prod(len(values) for _, values in grid) for grid in sweep.grids)
+
+
+def check_size(sweep, *, yes=False):
+    """Refuse a grid of more than :data:`MAX_POINTS` points unless ``yes``, and of more than
+    :data:`HARD_MAX_POINTS` in any case, before expanding it; returns the count."""
+    count = count_points(sweep)
+    if count > HARD_MAX_POINTS:
+        raise InputError(f"{sweep.source}: the grid has {count:,} points, more than a sweep can "
+                         f"run ({HARD_MAX_POINTS:,})")
+    if count > MAX_POINTS and not yes:
+        raise InputError(f"{sweep.source}: the grid has {count:,} points, more than "
+                         f"{MAX_POINTS:,}; check the axes, or pass --yes to run them all")
+    return count
 
 
 def _point_config(sweep, overrides, where):
@@ -254,7 +280,7 @@ def expand(sweep):
         names = [axis for axis, _ in grid]
         for values in itertools.product(*(vals for _, vals in grid)):
             axes = dict(zip(names, values))
-            label = ", ".join(f"{a}={v!r}" for a, v in axes.items())
+            label = ", ".join(f"{a}={show(v, 30)}" for a, v in axes.items())
             where = f"{sweep.source}: point {label}"
             overrides = {}
             for axis, value in axes.items():
@@ -272,9 +298,10 @@ def expand(sweep):
                                    seed=axes.get("seed", sweep.seed),
                                    dsp=axes.get("dsp", sweep.dsp), timeout=sweep.timeout)
             point = Point(len(points), config, axes.get("target", sweep.target), options, axes)
-            if point.key() in seen:
+            key = point.key()
+            if key in seen:
                 continue
-            seen.add(point.key())
+            seen.add(key)
             points.append(point)
     return points, skipped
 
@@ -311,65 +338,105 @@ def run_point(point):
     return result
 
 
-def _write_json(path, data):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+def verilog_digest(item):
+    """``(section, config key, SHA-256 of the unit's generated Verilog)`` for ``item = (section,
+    config dict)``; runs in a worker. A unit that does not generate gets ``None`` (its points
+    then fail in :func:`run_point`, which reports why)."""
+    section, values = item
+    key = json.dumps(values, sort_keys=True)
+    try:
+        from lutmix.rtl.generate import verilog
+        text = verilog(section, SECTIONS[section](**values))
+    except Exception:
+        return section, key, None
+    return section, key, hashlib.sha256(text.encode()).hexdigest()
+
+
+def point_keys(points, executor=None):
+    """``{point index: cache key}``: :func:`point_hash` with the digest of every unit's
+    Verilog, each distinct unit config generated once (on ``executor``'s workers, or here)."""
+    items = {}
+    for point in points:
+        for section, values in point.config.to_dict().items():
+            items[(section, json.dumps(values, sort_keys=True))] = (section, values)
+    run = executor.map_unordered if executor is not None else map
+    digests = {(section, key): sha
+               for section, key, sha in run(verilog_digest, list(items.values()))}
+    keys = {}
+    for point in points:
+        verilog = {section: digests[(section, json.dumps(values, sort_keys=True))]
+                   for section, values in point.config.to_dict().items()}
+        keys[point.index] = point_hash(point.config, point.target, point.options, verilog)
+    return keys
 
 
 def run_points(points, cache_dir, *, jobs=None, scheduler=None, progress=True, stream=None,
-               label="sweep"):
+               label="sweep", ready=None):
     """Run the points (:class:`Point`) not yet cached in ``cache_dir``; returns their results.
 
     Results come back in the order of ``points``, each with ``cached`` telling whether it came
     from the cache. Points that built (``ok``) or do not fit (``no-fit``) are cached as
-    ``<hash>.json``; failed points are retried on the next run.
+    ``<key>.json`` (:func:`point_keys`); failed points are retried on the next run. The
+    executor is reached first: a scheduler that cannot be reached fails before anything is
+    written; then ``ready()`` (if given) is called, before ``cache_dir`` is made.
     """
     cache = Path(cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
-    results, pending = {}, []
-    for point in points:
-        path = cache / f"{point.key()}.json"
-        if path.exists():
-            try:
-                cached = json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
-                cached = None
-            if cached is not None and cached.get("status") in ("ok", "no-fit"):
-                results[point.index] = {**cached, "index": point.index, "axes": point.axes,
-                                        "cached": True}
-                continue
-        pending.append(point)
-
-    bar = Progress(len(points), done=len(results), enabled=progress, stream=stream, label=label)
-    try:
-        if pending:
-            with make_executor(jobs=jobs, scheduler=scheduler) as executor:
-                for result in executor.map_unordered(run_point, [p.to_dict() for p in pending]):
-                    result["cached"] = False
-                    if result["status"] in ("ok", "no-fit"):
-                        _write_json(cache / f"{result['hash']}.json", result)
-                    results[result["index"]] = result
-                    bar.update(result["status"])
-    finally:
-        bar.close()
+    with make_executor(jobs=jobs, scheduler=scheduler) as executor:
+        if ready is not None:
+            ready()
+        keys = point_keys(points, executor)
+        results, pending = {}, []
+        for point in points:
+            path = cache / f"{keys[point.index]}.json"
+            if path.is_file():
+                try:
+                    cached = json.loads(path.read_text())
+                except (OSError, ValueError):
+                    cached = None
+                if isinstance(cached, dict) and cached.get("status") in ("ok", "no-fit"):
+                    results[point.index] = {**cached, "index": point.index, "axes": point.axes,
+                                            "cached": True}
+                    continue
+            pending.append(point)
+        cache.mkdir(parents=True, exist_ok=True)
+        bar = Progress(len(points), done=len(results), enabled=progress, stream=stream,
+                       label=label)
+        try:
+            items = [{**p.to_dict(), "hash": keys[p.index]} for p in pending]
+            for result in executor.map_unordered(run_point, items):
+                result["cached"] = False
+                if result["status"] in ("ok", "no-fit"):
+                    atomic_write(cache / f"{result['hash']}.json",
+                                 json.dumps(result, indent=2) + "\n")
+                results[result["index"]] = result
+                bar.update(result["status"])
+        finally:
+            bar.close()
     return [results[p.index] for p in points]
 
 
-def run_sweep(sweep, outdir, *, jobs=None, scheduler=None, progress=True, stream=None):
+def run_sweep(sweep, outdir, *, jobs=None, scheduler=None, progress=True, stream=None,
+              yes=False, inputs=()):
     """Run every point of ``sweep`` not yet cached in ``outdir/points``; write the results.
 
     Parameters
     ----------
     sweep : Sweep
     outdir : path
-        Receives ``points/``, ``results.csv``, ``summary.md`` and the plots.
+        Receives ``points/``, ``results.csv``, ``summary.md`` and the plots. It must be new,
+        empty or a folder lutmix made (:class:`lutmix.outputs.Outputs`); it is made only once
+        the executor is reached. The point cache fills as points finish (so a run resumes);
+        the results files are written together at the end.
     jobs : int or None
         Local worker processes (default: the CPU count). Ignored with ``scheduler``.
     scheduler : str or None
         A Dask scheduler address (``tcp://host:port``): run the points on that cluster.
     progress : bool
         Show a progress bar on ``stream`` (default stderr).
+    yes : bool
+        Allow more than :data:`MAX_POINTS` points.
+    inputs : iterable of path
+        Files no output may be (the sweep file).
 
     Returns
     -------
@@ -379,10 +446,13 @@ def run_sweep(sweep, outdir, *, jobs=None, scheduler=None, progress=True, stream
     """
     from .results import write_results
 
-    points, skipped = expand(sweep)
-    outdir = Path(outdir)
-    results = run_points(points, outdir / "points", jobs=jobs, scheduler=scheduler,
-                         progress=progress, stream=stream)
-    files = write_results(sweep, results, skipped, outdir)
+    with Outputs(inputs=inputs) as out:
+        folder = out.folder(outdir, kind="sweep")
+        check_size(sweep, yes=yes)
+        points, skipped = expand(sweep)
+        results = run_points(points, Path(outdir) / "points", jobs=jobs, scheduler=scheduler,
+                             progress=progress, stream=stream, ready=folder.ensure)
+        files = write_results(sweep, results, skipped, folder.stage)
     return {"results": results, "skipped": skipped,
-            "cached": sum(1 for r in results if r.get("cached")), "files": files}
+            "cached": sum(1 for r in results if r.get("cached")),
+            "files": [folder.final(f) for f in files]}

@@ -25,10 +25,7 @@ __all__ = ["SynthOptions", "synth_unit", "synth_config", "write_synth", "write_s
 
 import hashlib
 import json
-import os
 import re
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,7 +33,8 @@ from pathlib import Path
 from amaranth.back import verilog as amaranth_verilog
 
 from lutmix import __version__
-from lutmix.errors import ToolError
+from lutmix.errors import ToolError, show
+from lutmix.outputs import write_staged
 from lutmix.rtl.generate import UNITS
 
 from .targets import PACKED_KINDS, Target, count_cells, target
@@ -51,6 +49,9 @@ WRAPPER_NOTE = (
     "optimized away and its paths start and end at flip-flops. 'unit' counts the unit's own "
     "cells, 'wrapper' the wrapper's; packed logic cells of the unit are those of the whole top "
     "minus the wrapper's.")
+
+
+MAX_TIMEOUT = 1e7               # seconds (about 4 months): more is surely a mistake
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,11 @@ class SynthOptions:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) \
                 or not 0 <= self.seed < 2 ** 31:
             raise ValueError(f"seed must be an integer from 0 to 2147483647, not {self.seed!r}")
-        if self.timeout is not None and (not isinstance(self.timeout, (int, float))
-                                         or self.timeout <= 0):
-            raise ValueError(f"timeout must be a positive number of seconds, "
-                             f"not {self.timeout!r}")
+        t = self.timeout
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float))
+                              or not 0 < t <= MAX_TIMEOUT):
+            raise ValueError(f"timeout must be a positive, finite number of seconds (at most "
+                             f"{MAX_TIMEOUT:g}), not {show(t)}")
 
 
 def ops_per_cycle(info):
@@ -343,31 +345,11 @@ def synth_config(config, tgt, options, workdir):
 def write_synth(config, tgt, options, outdir):
     """Run :func:`synth_config` and write ``outdir/report.json`` and each unit's files.
 
-    Work happens in a staging directory inside ``outdir``'s parent; only a complete run is
-    moved into ``outdir``, so a failure writes nothing.
+    Work happens in a staging folder (:func:`lutmix.outputs.write_staged`); only a complete run
+    is moved into ``outdir``, so a failure writes nothing. ``outdir`` must be new, empty or a
+    folder lutmix made.
     """
     return write_staged(outdir, "synth", lambda stage: synth_config(config, tgt, options, stage))
-
-
-def write_staged(outdir, kind, build):
-    """Run ``build(stage)`` in a fresh staging directory beside ``outdir``, write the report
-    it returns to ``report.json``, then move everything into ``outdir``; on any failure the
-    stage is removed and ``outdir`` is untouched. Returns the report."""
-    outdir = Path(outdir)
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".lutmix-{kind}-", dir=outdir.parent))
-    try:
-        report = build(stage)
-        (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        outdir.mkdir(exist_ok=True)
-        for item in sorted(stage.iterdir()):
-            dest = outdir / item.name
-            if dest.is_dir() and not dest.is_symlink():
-                shutil.rmtree(dest)
-            os.replace(item, dest)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return report
 
 
 def _fmt(value, digits=0):

@@ -1,12 +1,15 @@
 """The ``lutmix`` command line: generate, run, verify, demo, config, synth, sweep, build-board.
 
 Errors print one line, ``lutmix: error: ...``, and exit with status 2 (bad input) or 1 (a check
-failed); nothing is written when a command fails.
+failed); nothing is written when a command fails. Every output path is declared to a
+:class:`lutmix.outputs.Outputs` and checked before any simulation or synthesis starts, and the
+outputs are written together at the end.
 """
 
 __all__ = ["main"]
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -18,8 +21,53 @@ from . import __version__
 from .config import PRESETS, load_config
 from .errors import InputError, LutmixError
 from .fpga.targets import TARGETS
+from .limits import DEFAULT_MAX_CYCLES, check_cycles
+from .outputs import Outputs
 
 SIMS = ("verilator", "icarus")
+WAVE_SUFFIX = {"verilator": ".vcd", "icarus": ".fst"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one ``lutmix: error:`` line like every other error."""
+
+    def error(self, message):
+        self.exit(2, f"lutmix: error: {message} (see '{self.prog} --help')\n")
+
+
+def _integer(low, what):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}")
+        return value
+    return parse
+
+
+_positive_int = _integer(1, "a positive integer")
+_seed = _integer(0, "an integer from 0 up")
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds, not "
+                                         f"{text!r}")
+    return value
+
+
+def _scheduler(text):
+    from .fpga.executors import check_address
+    try:
+        return check_address(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _add_sim(parser):
@@ -30,68 +78,112 @@ def _add_sim(parser):
                         help="simulator build cache (default: ~/.cache/lutmix)")
 
 
-def _atomic_save(path, array):
-    """Write ``array`` to ``path`` completely or not at all."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp.npy"
-    try:
-        np.save(tmp, array)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+def _add_max_cycles(parser):
+    parser.add_argument("--max-cycles", type=_positive_int, default=DEFAULT_MAX_CYCLES,
+                        metavar="N", help=f"refuse problems estimated above N simulated cycles "
+                                          f"(default: {DEFAULT_MAX_CYCLES:,}, about an hour)")
+
+
+def _cache_dir(args):
+    from .sim.runner import default_cache_dir
+    return args.cache if args.cache is not None else default_cache_dir()
 
 
 def cmd_generate(args):
-    from .rtl.generate import write_design
+    from .rtl.generate import design_files
     config = load_config(args.config)
-    for path in write_design(config, args.output):
-        print(f"wrote {path}")
+    with Outputs(inputs=[args.config]) as out:
+        folder = out.folder(args.output, kind="generate")
+        files = design_files(config)
+        for name, text in files.items():
+            (folder.stage / name).write_text(text)
+    for name in files:
+        print(f"wrote {folder.path / name}")
     return 0
 
 
+class _RunOutputs:
+    """The outputs of a ``run`` verb: Y (``-o``), ``Y.raw.npy`` (``--raw``), and for a
+    simulation the ``--workdir`` folder or a kept waveform, and the cache; all checked now."""
+
+    def __init__(self, args, *inputs):
+        self.out = Outputs(inputs=[args.config, *inputs])
+        self.y = self.out.file(args.output, suffix=".npy")
+        self.raw = self.out.file(self.y.with_suffix(".raw.npy")) if getattr(args, "raw", False) \
+            else None
+        self.work = self.waves = None
+        if args.device is not None:
+            if args.workdir is not None or args.waves:
+                raise InputError("--workdir and --waves are for simulations; a run on a board "
+                                 "(--device) has neither")
+            return
+        if args.workdir is not None:
+            self.work = self.out.folder(args.workdir, kind="run")
+        elif args.waves:
+            self.waves = self.out.file(self.y.with_suffix(WAVE_SUFFIX[args.sim]))
+        self.out.cache(_cache_dir(args))
+
+    def simulate(self, run):
+        """``run(workdir)`` in ``--workdir``'s stage or a temporary folder; keeps the waveform."""
+        with tempfile.TemporaryDirectory(prefix="lutmix-run-") as tmp:
+            result = run(self.work.stage if self.work is not None else Path(tmp))
+            if self.waves is not None and result.sim.waves is not None:
+                self.out.copy(result.sim.waves, self.waves)
+        return result
+
+    def report(self, result):
+        """Print where the waveform went (after the commit)."""
+        if self.waves is not None and result.sim.waves is not None:
+            print(f"waveform: {self.waves}")
+        elif self.work is not None and result.sim.waves is not None:
+            print(f"waveform: {self.work.final(result.sim.waves)}")
+
+    def where(self, result):
+        """Where to look at a failed run's files."""
+        if self.work is not None:
+            return f"see {self.work.final(result.sim.workdir)}"
+        return "run again with --workdir DIR to keep the simulation's files"
+
+
 def cmd_run_gemm(args):
+    from .limits import gemm_cycles
     from .operands import check_gemm_operands, check_scales, load_npy
     from .sim.gemm_run import run_gemm
     config = load_config(args.config)
     gemm = config.require("gemm", args.config)
-    w = load_npy(args.weights, "weights")
-    x = load_npy(args.acts, "activations")
-    s = load_npy(args.scales, "scales") if args.scales is not None else None
-    z = load_npy(args.zeros, "zero points") if args.zeros is not None else None
-    if args.output.suffix != ".npy":
-        raise InputError(f"{args.output}: the output must be a .npy file")
-    check_gemm_operands(w, x, gemm, w_name=str(args.weights), x_name=str(args.acts))
-    if gemm.dequant:
-        if s is None:
-            raise InputError(f"{args.config}: group_size {gemm.group_size!r} needs --scales "
-                             f"S.npy, shape (N, groups)")
-        check_scales(s, z, gemm, w.shape[0], x.shape[1], s_name=str(args.scales),
-                     z_name=str(args.zeros))
-    elif s is not None or z is not None:
-        raise InputError(f"{args.config}: --scales and --zeros need group_size in [gemm] "
-                         f"(32, 64, 128, 'channel' or 'tensor')")
-    with tempfile.TemporaryDirectory(prefix="lutmix-run-") as tmp:
-        workdir = args.workdir or Path(tmp)
-        run = run_gemm(gemm, w, x, s, z, sim=args.sim, waves=args.waves, workdir=workdir,
-                       cache_dir=args.cache)
-        if args.waves and run.sim.waves is not None and args.workdir is None:
-            keep = args.output.with_suffix(run.sim.waves.suffix)
-            os.replace(run.sim.waves, keep)
-            print(f"waveform: {keep}")
-    _atomic_save(args.output, run.y)
-    M, N = run.y.shape
-    K = x.shape[1]
+    outs = _RunOutputs(args, args.weights, args.acts, args.scales, args.zeros)
+    with outs.out:
+        w = load_npy(args.weights, "weights")
+        x = load_npy(args.acts, "activations")
+        s = load_npy(args.scales, "scales") if args.scales is not None else None
+        z = load_npy(args.zeros, "zero points") if args.zeros is not None else None
+        check_gemm_operands(w, x, gemm, w_name=str(args.weights), x_name=str(args.acts))
+        if gemm.dequant:
+            if s is None:
+                raise InputError(f"{args.config}: group_size {gemm.group_size!r} needs --scales "
+                                 f"S.npy, shape (N, groups)")
+            check_scales(s, z, gemm, w.shape[0], x.shape[1], s_name=str(args.scales),
+                         z_name=str(args.zeros))
+        elif s is not None or z is not None:
+            raise InputError(f"{args.config}: --scales and --zeros need group_size in [gemm] "
+                             f"(32, 64, 128, 'channel' or 'tensor')")
+        (M, K), N = x.shape, w.shape[0]
+        check_cycles(gemm_cycles(gemm, M, N, K), args.max_cycles,
+                     f"{args.acts} x {args.weights}: a ({M}, {K}) x ({N}, {K}) GEMM")
+        run = outs.simulate(lambda workdir: run_gemm(
+            gemm, w, x, s, z, sim=args.sim, waves=args.waves, workdir=workdir,
+            cache_dir=args.cache))
+        outs.out.save(outs.y, run.y)
+    outs.report(run)
     print(f"Y = X @ W.T: ({M}, {K}) x ({N}, {K}) -> ({M}, {N}) {run.y.dtype}, "
-          f"wrote {args.output}")
+          f"wrote {outs.y}")
     print(f"engine {gemm.engine} {gemm.weight} x {gemm.activation}, tile m{gemm.m} n{gemm.n} "
           f"k{gemm.k}, {args.sim}")
     print(f"cycles {run.cycles}, ideal {run.ideal_cycles}, "
           f"array utilization {100 * run.utilization:.1f}%")
     if not run.golden_ok:
         print(f"lutmix: error: {run.tiles - run.matched} of {run.tiles} result tiles differ from "
-              f"the golden model; see {run.sim.workdir}", file=sys.stderr)
+              f"the golden model; {outs.where(run)}", file=sys.stderr)
         return 1
     print(f"golden model: all {run.tiles} result tiles bit-exact")
     return 0
@@ -99,31 +191,29 @@ def cmd_run_gemm(args):
 
 def cmd_run_gelu(args):
     from .gelu_math import gelu_spec, reference_lsb
+    from .limits import gelu_cycles
     from .operands import load_npy
     from .sim.gelu_run import check_gelu_input, run_gelu
     config = load_config(args.config)
     cfg = config.require("gelu", args.config)
-    x = load_npy(args.input, "input words")
-    if args.output.suffix != ".npy":
-        raise InputError(f"{args.output}: the output must be a .npy file")
-    raw = args.output.with_suffix(".raw.npy") if args.raw else None
-    x = check_gelu_input(x, cfg, str(args.input))
-    spec = gelu_spec(cfg)
-    with tempfile.TemporaryDirectory(prefix="lutmix-run-") as tmp:
-        workdir = args.workdir or Path(tmp)
-        run = run_gelu(cfg, x, sim=args.sim, waves=args.waves, workdir=workdir,
-                       cache_dir=args.cache)
-        if args.waves and run.sim.waves is not None and args.workdir is None:
-            keep = args.output.with_suffix(run.sim.waves.suffix)
-            os.replace(run.sim.waves, keep)
-            print(f"waveform: {keep}")
-    _atomic_save(args.output, run.y)
+    outs = _RunOutputs(args, args.input)
+    with outs.out:
+        x = load_npy(args.input, "input words")
+        x = check_gelu_input(x, cfg, str(args.input))
+        check_cycles(gelu_cycles(cfg, x.size), args.max_cycles,
+                     f"{args.input}: {x.size:,} words")
+        spec = gelu_spec(cfg)
+        run = outs.simulate(lambda workdir: run_gelu(
+            cfg, x, sim=args.sim, waves=args.waves, workdir=workdir, cache_dir=args.cache))
+        outs.out.save(outs.y, run.y)
+        if outs.raw is not None:
+            outs.out.save(outs.raw, run.words.astype(f"int{spec.out_lane_bits}"))
+    outs.report(run)
     print(f"Y = {spec.function}(X): {x.size} words of shape {x.shape} -> float64, "
-          f"wrote {args.output}")
-    if raw is not None:
-        _atomic_save(raw, run.words.astype(f"int{spec.out_lane_bits}"))
+          f"wrote {outs.y}")
+    if outs.raw is not None:
         print(f"output words: int{spec.out_lane_bits} ({spec.out_bits}-bit, "
-              f"{spec.out_frac} fraction bits), wrote {raw}")
+              f"{spec.out_frac} fraction bits), wrote {outs.raw}")
     err = np.abs(run.words - reference_lsb(spec, x))
     print(f"unit {spec.function} {spec.method}, int{spec.in_bits} (frac {spec.in_frac}) -> "
           f"int{spec.out_bits} (frac {spec.out_frac}), {spec.lanes} lanes, {args.sim}")
@@ -133,7 +223,7 @@ def cmd_run_gelu(args):
           f"mean {err.mean():.3f} LSB (1 LSB = 2**-{spec.out_frac})")
     if not run.golden_ok:
         print(f"lutmix: error: {run.frames - run.matched} of {run.frames} frames differ from "
-              f"the golden model; see {run.sim.workdir}", file=sys.stderr)
+              f"the golden model; {outs.where(run)}", file=sys.stderr)
         return 1
     print(f"golden model: bit-exact ({run.frames} frame{'s' if run.frames > 1 else ''}, "
           f"{x.size} words)")
@@ -142,34 +232,34 @@ def cmd_run_gelu(args):
 
 def cmd_run_softmax(args):
     from .golden.softmax import error_lsb
+    from .limits import softmax_cycles
     from .operands import check_softmax_operands, load_npy
     from .sim.softmax_run import run_softmax
     from .softmax_math import softmax_spec
     from .softmax_rows import top1_preserved
     config = load_config(args.config)
     cfg = config.require("softmax", args.config)
-    x = load_npy(args.input, "logits")
-    mask = load_npy(args.mask, "mask") if args.mask is not None else None
-    if args.output.suffix != ".npy":
-        raise InputError(f"{args.output}: the output must be a .npy file")
-    raw = args.output.with_suffix(".raw.npy") if args.raw else None
-    x, mask = check_softmax_operands(x, mask, cfg, x_name=str(args.input),
-                                     mask_name=str(args.mask))
-    spec = softmax_spec(cfg)
-    with tempfile.TemporaryDirectory(prefix="lutmix-run-") as tmp:
-        workdir = args.workdir or Path(tmp)
-        run = run_softmax(cfg, x, mask, sim=args.sim, waves=args.waves, workdir=workdir,
-                          cache_dir=args.cache)
-        if args.waves and run.sim.waves is not None and args.workdir is None:
-            keep = args.output.with_suffix(run.sim.waves.suffix)
-            os.replace(run.sim.waves, keep)
-            print(f"waveform: {keep}")
-    _atomic_save(args.output, run.p)
-    R, L = x.shape
-    print(f"P = softmax(X * {cfg.in_scale:g}): ({R}, {L}) float64, wrote {args.output}")
-    if raw is not None:
-        _atomic_save(raw, run.words.astype(np.uint16 if spec.word_bits <= 16 else np.uint32))
-        print(f"words ({spec.frac_bits} fractional bits, {spec.one} = 1.0): wrote {raw}")
+    outs = _RunOutputs(args, args.input, args.mask)
+    with outs.out:
+        x = load_npy(args.input, "logits")
+        mask = load_npy(args.mask, "mask") if args.mask is not None else None
+        x, mask = check_softmax_operands(x, mask, cfg, x_name=str(args.input),
+                                         mask_name=str(args.mask))
+        R, L = x.shape
+        check_cycles(softmax_cycles(cfg, R, L), args.max_cycles,
+                     f"{args.input}: {R:,} rows of {L:,} logits")
+        spec = softmax_spec(cfg)
+        run = outs.simulate(lambda workdir: run_softmax(
+            cfg, x, mask, sim=args.sim, waves=args.waves, workdir=workdir,
+            cache_dir=args.cache))
+        outs.out.save(outs.y, run.p)
+        if outs.raw is not None:
+            outs.out.save(outs.raw, run.words.astype(np.uint16 if spec.word_bits <= 16
+                                                     else np.uint32))
+    outs.report(run)
+    print(f"P = softmax(X * {cfg.in_scale:g}): ({R}, {L}) float64, wrote {outs.y}")
+    if outs.raw is not None:
+        print(f"words ({spec.frac_bits} fractional bits, {spec.one} = 1.0): wrote {outs.raw}")
     print(f"unit {cfg.method}, int{cfg.input_bits}, {cfg.lanes} lanes, {args.sim}")
     beats = -(-L // cfg.lanes)
     print(f"cycles {run.cycles} from the first input beat to the last output beat, {R} rows of "
@@ -181,13 +271,13 @@ def cmd_run_softmax(args):
           f"{int(top1.sum())}/{R} rows")
     if not run.golden_ok:
         print(f"lutmix: error: {R - run.matched} of {R} rows differ from the golden model; "
-              f"see {run.sim.workdir}", file=sys.stderr)
+              f"{outs.where(run)}", file=sys.stderr)
         return 1
     print(f"golden model: all {R} rows bit-exact")
     return 0
 
 
-def _print_failure(report):
+def _print_failure(report, where):
     v = report.failed[0] if report.failed else None
     if v is not None:
         print(f"  first failing: {v.tag}: {v.difference}")
@@ -197,19 +287,23 @@ def _print_failure(report):
     for error in report.stream_errors:
         print(f"  stream: {error}")
     if report.waves is not None:
-        print(f"  waveform: {report.waves}")
+        print(f"  waveform: {where(report.waves)}")
 
 
 def cmd_verify(args):
-    from .sim.verify import verify, write_junit
+    from .limits import verify_cycles
+    from .sim.verify import VERIFIERS, verify, write_junit
     config = load_config(args.config)
-    outdir = args.output
-    reports = verify(config, vectors=args.vectors, seed=args.seed, sim=args.sim,
-                     waves=args.waves, workdir=outdir, cache_dir=args.cache)
-    if not reports:
+    if not any(getattr(config, unit, None) is not None for unit in VERIFIERS):
         raise InputError(f"{args.config}: no unit with a regression bench")
-    junit = outdir / "junit.xml"
-    write_junit(reports, junit)
+    with Outputs(inputs=[args.config]) as out:
+        folder = out.folder(args.output, kind="verify")
+        out.cache(_cache_dir(args))
+        check_cycles(verify_cycles(config, args.vectors), args.max_cycles,
+                     f"{args.config}: {args.vectors:,} vectors per unit")
+        reports = verify(config, vectors=args.vectors, seed=args.seed, sim=args.sim,
+                         waves=args.waves, workdir=folder.stage, cache_dir=args.cache)
+        write_junit(reports, folder.stage / "junit.xml")
     ok = True
     for r in reports:
         status = "PASS" if r.passed else "FAIL"
@@ -219,28 +313,36 @@ def cmd_verify(args):
             print(f"  {r.detail}")
         if not r.passed:
             ok = False
-            _print_failure(r)
-    print(f"junit: {junit}")
+            _print_failure(r, folder.final)
+    print(f"junit: {folder.path / 'junit.xml'}")
     return 0 if ok else 1
 
 
 def cmd_demo_gemm(args):
     from .config import Config, GemmConfig
-    from .rtl.generate import write_design
+    from .limits import gemm_cycles
+    from .rtl.generate import design_files
     from .sim.gemm_run import run_gemm
     gemm = GemmConfig(weight="int2", activation="int8")
     config = Config(gemm=gemm)
-    rng = np.random.default_rng(args.seed)
     M, N, K = args.shape
-    w = rng.integers(-2, 2, size=(N, K)).astype(np.int8)
-    x = rng.integers(-128, 128, size=(M, K)).astype(np.int8)
-    print(f"lutmix demo: LUT engine, int2 weights x int8 activations, tile m{gemm.m} n{gemm.n} "
-          f"k{gemm.k} (LUT Tensor Core's elongated tile)")
-    for path in write_design(config, args.output):
-        print(f"  generated {path}")
-    print(f"  simulating X ({M}, {K}) @ W.T ({K}, {N}) on {args.sim} (the first run compiles "
-          f"the model, about 15 s) ...")
-    run = run_gemm(gemm, w, x, sim=args.sim, workdir=args.output / "sim", cache_dir=args.cache)
+    with Outputs() as out:
+        folder = out.folder(args.output, kind="demo")
+        out.cache(_cache_dir(args))
+        check_cycles(gemm_cycles(gemm, M, N, K), args.max_cycles,
+                     f"--shape {M}x{N}x{K}")
+        rng = np.random.default_rng(args.seed)
+        w = rng.integers(-2, 2, size=(N, K)).astype(np.int8)
+        x = rng.integers(-128, 128, size=(M, K)).astype(np.int8)
+        print(f"lutmix demo: LUT engine, int2 weights x int8 activations, tile m{gemm.m} "
+              f"n{gemm.n} k{gemm.k} (LUT Tensor Core's elongated tile)")
+        for name, text in design_files(config).items():
+            (folder.stage / name).write_text(text)
+            print(f"  generated {folder.path / name}")
+        print(f"  simulating X ({M}, {K}) @ W.T ({K}, {N}) on {args.sim} (the first run "
+              f"compiles the model, about 15 s) ...", flush=True)
+        run = run_gemm(gemm, w, x, sim=args.sim, workdir=folder.stage / "sim",
+                       cache_dir=args.cache)
     ref = x.astype(np.int64) @ w.T.astype(np.int64)
     exact = np.array_equal(run.y, ref)
     print(f"  Y[:2, :6] from the RTL:  {run.y[:2, :6].tolist()}")
@@ -261,9 +363,14 @@ def cmd_demo_minilm(args):
                                                                   "ternary"]
     for q in quants:
         unit_configs(config, q)
-    return run_demo(args.sentences, quants, config, rtl=rtl, sim=args.sim,
-                    workdir=args.output / "minilm", cache_dir=args.cache,
-                    progress=not args.no_progress)
+    with Outputs(inputs=[args.config]) as out:
+        workdir = None
+        if rtl:             # only RTL ops write files: DIR/minilm
+            folder = out.folder(args.output, kind="demo")
+            out.cache(_cache_dir(args))
+            workdir = folder.stage / "minilm"
+        return run_demo(args.sentences, quants, config, rtl=rtl, sim=args.sim,
+                        workdir=workdir, cache_dir=args.cache, progress=not args.no_progress)
 
 
 def cmd_config(args):
@@ -293,6 +400,7 @@ def cmd_synth(args):
                                dsp=not args.no_dsp)
     except (TypeError, ValueError) as e:
         raise InputError(str(e)) from None
+    Outputs(inputs=[args.config]).folder(args.output, kind="synth")     # checked before the work
     what = "synthesis" if args.no_pnr else "synthesis, place and route"
     print(f"lutmix synth: {args.config} on {tgt.name} ({tgt.device}), {what} ...", flush=True)
     report = write_synth(config, tgt, options, args.output)
@@ -306,8 +414,9 @@ def _add_run_target(q, unit):
     """Where a ``run`` verb executes: a simulation (``--workdir`` and the simulator options)
     or a board (``--device``)."""
     q.add_argument("--workdir", type=Path, default=None, metavar="DIR",
-                   help="keep the simulation's files here")
+                   help="keep the simulation's files here (new, empty or made by lutmix)")
     _add_sim(q)
+    _add_max_cycles(q)
     _add_device(q, unit)
 
 
@@ -315,10 +424,10 @@ def _add_device(parser, unit):
     parser.add_argument("--device", default=None, metavar="PORT",
                         help="run on a board at this serial port (e.g. /dev/ttyUSB0) instead "
                              "of in simulation")
-    parser.add_argument("--baud", type=int, default=115200,
+    parser.add_argument("--baud", type=_positive_int, default=115200,
                         help="the board's baud rate (as built; default 115200)")
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
-                        help="seconds to wait for a reply from the board")
+    parser.add_argument("--timeout", type=_seconds, default=5.0, metavar="S",
+                        help="seconds to wait for each whole reply from the board (default 5)")
     parser.set_defaults(device_unit=unit)
 
 
@@ -328,32 +437,50 @@ def cmd_run_device(args):
     unit = args.device_unit
     config = load_config(args.config)
     cfg = config.require(unit, args.config)
-    if args.output.suffix != ".npy":
-        raise InputError(f"{args.output}: the output must be a .npy file")
     if unit == "gemm":
+        outs = _RunOutputs(args, args.weights, args.acts, args.scales, args.zeros)
         operands = (load_npy(args.weights, "weights"), load_npy(args.acts, "activations"),
                     load_npy(args.scales, "scales") if args.scales is not None else None,
                     load_npy(args.zeros, "zero points") if args.zeros is not None else None)
     elif unit == "softmax":
+        outs = _RunOutputs(args, args.input, args.mask)
         operands = (load_npy(args.input, "logits"),
                     load_npy(args.mask, "mask") if args.mask is not None else None)
     else:
+        outs = _RunOutputs(args, args.input)
         operands = (load_npy(args.input, "input words"),)
-    dev = Device.open(args.device, baud=args.baud, timeout=args.timeout)
-    built = getattr(dev.config, unit)
-    if built != cfg:
-        raise DeviceError(f"{args.device}: the board's [{unit}] was built from another config "
-                          f"({built}); rebuild it or pass the matching config")
-    y = getattr(dev, unit)(*operands)
-    _atomic_save(args.output, y)
+    with outs.out:
+        dev = Device.open(args.device, baud=args.baud, timeout=args.timeout)
+        built = getattr(dev.config, unit)
+        if built != cfg:
+            raise DeviceError(f"{args.device}: the board's [{unit}] was built from another "
+                              f"config ({built}); rebuild it or pass the matching config")
+        if unit == "gemm":
+            y = dev.gemm(*operands)
+        else:
+            words = getattr(dev, unit)(*operands, raw=True)
+            if unit == "softmax":
+                from .softmax_math import softmax_spec
+                spec = softmax_spec(cfg)
+                y = words / float(1 << spec.frac_bits)
+                raw = words.astype(np.uint16 if spec.word_bits <= 16 else np.uint32)
+            else:
+                from .gelu_math import gelu_spec
+                spec = gelu_spec(cfg)
+                y = np.ldexp(words.astype(np.float64), -spec.out_frac)
+                raw = words.astype(f"int{spec.out_lane_bits}")
+            if outs.raw is not None:
+                outs.out.save(outs.raw, raw)
+        outs.out.save(outs.y, y)
     print(f"{unit} on {dev.link['board']} at {args.device} ({args.baud} baud): {y.shape} "
-          f"{y.dtype}, wrote {args.output}")
+          f"{y.dtype}, wrote {outs.y}" + (f" and {outs.raw}" if outs.raw is not None else ""))
     return 0
 
 
 def cmd_build_board(args):
     from .fpga.boards import build_board, format_board_report
     config = load_config(args.config)
+    Outputs(inputs=[args.config]).folder(args.output, kind="board")     # checked before the work
     print(f"lutmix build-board: {args.config} on {args.board}, {args.baud} baud ...", flush=True)
     report = build_board(config, args.board, args.output, baud=args.baud, pnr=not args.no_pnr)
     print(format_board_report(report))
@@ -367,7 +494,7 @@ def _add_board_parser(sub):
     p.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
     p.add_argument("--board", required=True, choices=list(BOARDS))
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
-    p.add_argument("--baud", type=int, default=115200,
+    p.add_argument("--baud", type=_positive_int, default=115200,
                    help="UART baud rate (115200 .. 3000000, within 2%% of the board clock)")
     p.add_argument("--no-pnr", action="store_true",
                    help="stop after synthesis and the fit check (no bitstream)")
@@ -376,20 +503,23 @@ def _add_board_parser(sub):
 
 
 def cmd_sweep(args):
-    from .fpga.sweep import expand, load_sweep, run_sweep
+    from .fpga.sweep import MAX_POINTS, check_size, load_sweep, run_sweep
     sweep = load_sweep(args.sweep)
-    points, skipped = expand(sweep)
+    count = check_size(sweep, yes=args.yes)
+    Outputs(inputs=[args.sweep]).folder(args.output, kind="sweep")     # checked before the work
     where = f"Dask at {args.scheduler}" if args.scheduler else \
         f"{args.jobs or os.cpu_count()} local processes"
-    print(f"lutmix sweep: {len(points)} points from {args.sweep}"
-          + (f" ({len(skipped)} invalid left out)" if skipped else "") + f", on {where}",
-          flush=True)
+    print(f"lutmix sweep: {count} grid points from {args.sweep}"
+          + (f" (more than {MAX_POINTS}, --yes)" if count > MAX_POINTS else "")
+          + f", on {where}", flush=True)
     out = run_sweep(sweep, args.output, jobs=args.jobs, scheduler=args.scheduler,
-                    progress=not args.quiet)
+                    progress=not args.quiet, yes=args.yes, inputs=[args.sweep])
     counts = {}
     for r in out["results"]:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    print(", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    print(f"{len(out['results'])} points"
+          + (f" ({len(out['skipped'])} invalid left out)" if out["skipped"] else "") + ": "
+          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
           + f" ({out['cached']} from the cache)")
     for r in out["results"]:
         if r["status"] == "failed":
@@ -411,7 +541,7 @@ def _shape(text):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lutmix", description="Generate, simulate and verify mixed-precision LLM hardware.")
     parser.add_argument("--version", action="version", version=f"lutmix {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -428,15 +558,16 @@ def build_parser():
     q.add_argument("--weights", type=Path, required=True, metavar="W.npy",
                    help="(N, K) integer weights in the config's weight format")
     q.add_argument("--acts", type=Path, required=True, metavar="X.npy",
-                   help="(M, K) activations: int8, int16, float16 (fp16), or float32 holding "
-                        "bfloat16 values (bf16)")
+                   help="(M, K) activations: any integer dtype holding int8 or int16 values, "
+                        "float16 (fp16), or float32 holding bfloat16 values (bf16)")
     q.add_argument("--scales", type=Path, default=None, metavar="S.npy",
                    help="(N, groups) scales, float16 or float32 as the config's scale; "
                         "(1, 1) for group_size 'tensor'")
     q.add_argument("--zeros", type=Path, default=None, metavar="Z.npy",
                    help="(N, groups) zero points for unsigned weights: integers "
                         "('original') or the scale dtype ('scaled')")
-    q.add_argument("-o", "--output", type=Path, required=True, metavar="Y.npy")
+    q.add_argument("-o", "--output", type=Path, required=True, metavar="Y.npy",
+                   help="int64, or float32 with group_size (never one of the inputs)")
     _add_run_target(q, "gemm")
     q.set_defaults(func=cmd_run_gemm)
     q = run_sub.add_parser("gelu", help="Y = GELU(X) or SiLU(X) on the GELU / SiLU unit")
@@ -465,12 +596,14 @@ def build_parser():
 
     p = sub.add_parser("verify", help="run the cocotb regression on a config")
     p.add_argument("config", metavar="CONFIG.toml", help="config file or preset name")
-    p.add_argument("--vectors", type=int, default=32, metavar="N",
+    p.add_argument("--vectors", type=_positive_int, default=32, metavar="N",
                    help="vectors per unit, corners first (default: 32)")
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S")
     p.add_argument("-o", "--output", type=Path, default=Path("lutmix-verify"), metavar="DIR",
-                   help="JUnit XML, logs and waveforms (default: ./lutmix-verify)")
+                   help="JUnit XML, logs and waveforms (default: ./lutmix-verify; new, empty "
+                        "or made by lutmix)")
     _add_sim(p)
+    _add_max_cycles(p)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("demo", help="the main job: generate, simulate and check")
@@ -478,9 +611,11 @@ def build_parser():
     q = demo_sub.add_parser("gemm", help="a random int2 x int8 GEMM through the LUT engine")
     q.add_argument("--shape", type=_shape, default=(16, 384, 384), metavar="MxNxK",
                    help="activation rows, output channels, reduction (default: 16x384x384)")
-    q.add_argument("--seed", type=int, default=0)
-    q.add_argument("-o", "--output", type=Path, default=Path("lutmix-demo"), metavar="DIR")
+    q.add_argument("--seed", type=_seed, default=0)
+    q.add_argument("-o", "--output", type=Path, default=Path("lutmix-demo"), metavar="DIR",
+                   help="the Verilog, manifest and simulation files (default: ./lutmix-demo)")
     _add_sim(q)
+    _add_max_cycles(q)
     q.set_defaults(func=cmd_demo_gemm)
     q = demo_sub.add_parser("minilm", help="all-MiniLM-L6-v2 sentence embeddings with every "
                                            "GEMM, softmax and GELU on the units")
@@ -516,7 +651,7 @@ def build_parser():
     p.add_argument("--freq", type=float, default=None, metavar="MHZ",
                    help="timing target (default: 150 on ECP5, 50 on iCE40); a miss still "
                         "reports the Fmax reached")
-    p.add_argument("--seed", type=int, default=1, metavar="S", help="nextpnr seed (default: 1)")
+    p.add_argument("--seed", type=_seed, default=1, metavar="S", help="nextpnr seed (default: 1)")
     p.add_argument("--no-dsp", action="store_true",
                    help="build multipliers from logic instead of DSP blocks")
     p.set_defaults(func=cmd_synth)
@@ -525,10 +660,12 @@ def build_parser():
     p.add_argument("sweep", metavar="SWEEP.toml", help="the sweep file")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
                    help="results.csv, summary.md, plots, and the point cache (resumable)")
-    p.add_argument("--jobs", type=int, default=None, metavar="N",
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
                    help="local worker processes (default: the CPU count)")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="run the points on this Dask scheduler's workers")
+    p.add_argument("--scheduler", type=_scheduler, default=None, metavar="tcp://HOST:PORT",
+                   help="run the points on this Dask scheduler's workers (reached within 5 s)")
+    p.add_argument("--yes", action="store_true",
+                   help="run a grid of more than 1000 points (at most 1,000,000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 
@@ -542,10 +679,6 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "vectors", 1) < 1:
-        parser.error(f"--vectors must be a positive integer, not {args.vectors}")
-    if getattr(args, "jobs", None) is not None and args.jobs < 1:
-        parser.error(f"--jobs must be a positive integer, not {args.jobs}")
     if getattr(args, "device", None) is not None:
         args.func = cmd_run_device
     try:
@@ -559,6 +692,14 @@ def main(argv=None):
     except BrokenPipeError:             # e.g. piped into head: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as e:                # the disk filled up, a folder vanished, ...
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"lutmix: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("lutmix: error: out of memory (the problem is too large for this machine)",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -24,17 +24,18 @@ prefixes that line with the file and section, e.g. ``cfg.toml: [gemm] k must be 
 __all__ = [
     "GemmConfig", "GeluConfig", "SoftmaxConfig", "SOFTMAX_METHODS", "Config", "PRESETS",
     "SECTIONS",
-    "preset", "load_config", "parse_config",
+    "preset", "load_config", "parse_config", "read_text_file", "parse_text",
 ]
 
 import dataclasses
 import json
 import math
+import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, show
 from .formats import activation_format, weight_format
 from .gelu_math import FUNCTIONS as GELU_FUNCTIONS
 from .gelu_math import METHODS as GELU_METHODS
@@ -50,24 +51,25 @@ SHIFTADD_WEIGHTS = ("int2", "int3", "int4", "uint2", "uint3", "uint4", "int8")
 
 def _check_int(name, value, lo, hi):
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
+        raise TypeError(f"{name} must be an integer from {lo} to {hi}, not {show(value)}")
     if not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer from {lo} to {hi}, not {value!r}")
+        raise ValueError(f"{name} must be an integer from {lo} to {hi}, not {show(value)}")
 
 
 def _check_choice(name, value, choices):
-    if isinstance(value, bool) or value not in choices:
+    """``value`` must be one of ``choices`` and of the same type (``128.0`` is not ``128``)."""
+    if not any(type(value) is type(c) and value == c for c in choices):
         allowed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
+        raise ValueError(f"{name} must be one of {allowed}, not {show(value)}")
 
 
 def _check_frac(name, value, bits_name, bits):
     """Fraction bits of a ``bits``-wide word: 0 to ``bits - 1``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer from 0 to {bits - 1}, not {value!r}")
+        raise TypeError(f"{name} must be an integer from 0 to {bits - 1}, not {show(value)}")
     if not 0 <= value < bits:
         raise ValueError(f"{name} must be an integer from 0 to {bits - 1} (less than "
-                         f"{bits_name} = {bits}), not {value!r}")
+                         f"{bits_name} = {bits}), not {show(value)}")
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,7 @@ class SoftmaxConfig:
         _check_int("input_bits", self.input_bits, 8, 16)
         s = self.in_scale
         lo, hi = SOFTMAX_SCALE_RANGE
-        message = f"in_scale must be a number from 2**-24 to 256, not {s!r}"
+        message = f"in_scale must be a number from 2**-24 to 256, not {show(s)}"
         if isinstance(s, bool) or not isinstance(s, (int, float)):
             raise TypeError(message)
         if not (math.isfinite(s) and lo <= s <= hi):
@@ -254,9 +256,9 @@ class SoftmaxConfig:
         object.__setattr__(self, "in_scale", float(s))
         f = self.out_frac_bits
         if isinstance(f, bool) or not isinstance(f, int):
-            raise TypeError(f"out_frac_bits must be one of 8, 16, not {f!r}")
+            raise TypeError(f"out_frac_bits must be one of 8, 16, not {show(f)}")
         if f not in (8, 16):
-            raise ValueError(f"out_frac_bits must be one of 8, 16, not {f!r}")
+            raise ValueError(f"out_frac_bits must be one of 8, 16, not {show(f)}")
         _check_int("lanes", self.lanes, 1, 64)
         _check_int("max_len", self.max_len, 1, SOFTMAX_MAX_LEN)
         _check_choice("method", self.method, SOFTMAX_METHODS)
@@ -378,11 +380,7 @@ class Config:
 
     @classmethod
     def from_json(cls, text, source="<json>"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"{source}: not valid JSON: {e}") from None
-        return parse_config(data, source)
+        return parse_config(parse_text(text, source, json_text=True), source)
 
 
 def _toml_value(value):
@@ -398,29 +396,30 @@ def _toml_value(value):
 def parse_config(data, source="config"):
     """Build a :class:`Config` from a parsed TOML/JSON table; errors name ``source``."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: a config must be a table of sections, not {data!r}")
+        raise ConfigError(f"{source}: a config must be a table of sections, not {show(data)}")
     data = dict(data)
     base = None
     if "preset" in data:
         name = data.pop("preset")
         if not isinstance(name, str) or name not in PRESETS:
             raise ConfigError(
-                f"{source}: preset must be one of {', '.join(map(repr, PRESETS))}, not {name!r}")
+                f"{source}: preset must be one of {', '.join(map(repr, PRESETS))}, not "
+                f"{show(name)}")
         base = PRESETS[name]
     sections = {}
     for name, values in data.items():
         if name not in SECTIONS:
             raise ConfigError(
-                f"{source}: unknown section [{name}]; allowed: "
+                f"{source}: unknown section [{show(name, 30, quote=False)}]; allowed: "
                 + ", ".join(f"[{n}]" for n in SECTIONS))
         if not isinstance(values, dict):
-            raise ConfigError(f"{source}: [{name}] must be a table of keys, not {values!r}")
+            raise ConfigError(f"{source}: [{name}] must be a table of keys, not {show(values)}")
         cls = SECTIONS[name]
         allowed = [f.name for f in fields(cls)]
         for key in values:
             if key not in allowed:
-                raise ConfigError(
-                    f"{source}: [{name}] unknown key {key!r}; allowed: {', '.join(allowed)}")
+                raise ConfigError(f"{source}: [{name}] unknown key {show(key, 30)}; allowed: "
+                                  f"{', '.join(allowed)}")
         start = getattr(base, name) if base is not None else None
         try:
             sections[name] = dataclasses.replace(start, **values) if start else cls(**values)
@@ -434,27 +433,96 @@ def parse_config(data, source="config"):
         raise ConfigError(f"{source}: {e}") from None
 
 
+MAX_FILE_BYTES = 1 << 20        # a config or sweep file is a few hundred bytes
+MAX_DEPTH = 16                  # tables and arrays nested deeper than this are refused
+_MAX_INT = 1 << 63
+
+
+def read_text_file(path, what="config"):
+    """The text of a small UTF-8 file; ``ConfigError`` naming ``path`` if it is a folder, not
+    a regular file (a FIFO or device would block or never end), larger than 1 MiB, unreadable
+    or not UTF-8."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a {what} file")
+    if not path.exists():
+        raise ConfigError(f"{path}: no such {what} file")
+    if not path.is_file():
+        raise ConfigError(f"{path}: is not a regular file (a {what} file is a TOML file)")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: {size:,} bytes is too large for a {what} file (at most "
+                              f"{MAX_FILE_BYTES:,})")
+        data = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
+                          f"{e.start})") from None
+
+
+def parse_text(text, source, *, json_text=False):
+    """Parse TOML (or JSON) text into plain data, then refuse what no key takes: numbers that
+    are not finite (``inf``, ``nan``, ``1e999``), integers beyond 64 bits, and nesting deeper
+    than :data:`MAX_DEPTH`. Every failure is one ``ConfigError`` line naming ``source``."""
+    kind = "JSON" if json_text else "TOML"
+    try:
+        data = json.loads(text) if json_text else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{source}: not valid {kind}: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid {kind}: nested too deeply") from None
+    except ValueError:      # Python's limit on digits in an integer
+        raise ConfigError(f"{source}: not valid {kind}: an integer has too many digits") \
+            from None
+    _check_values(data, source, ())
+    return data
+
+
+def _where(path):
+    if not path:
+        return "the file"
+    keys = [str(k) for k in path]
+    if len(keys) == 1:
+        return keys[0]
+    return f"[{'.'.join(keys[:-1])}] {keys[-1]}"
+
+
+def _check_values(value, source, path, depth=0):
+    if depth > MAX_DEPTH:
+        raise ConfigError(f"{source}: {_where(path)} is nested more than {MAX_DEPTH} levels "
+                          f"deep")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_values(item, source, (*path, key), depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_values(item, source, (*path[:-1], f"{path[-1] if path else ''}[{i}]"),
+                          depth + 1)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{source}: {_where(path)} = {value!r} is not a finite number (numbers "
+                          f"must be finite; a float holds at most 1.8e308)")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _MAX_INT:
+        raise ConfigError(f"{source}: {_where(path)} = {show(value)} is too large (integers "
+                          f"must fit in 64 bits)")
+
+
 def load_config(spec):
     """Load a config from a TOML or JSON file, or name a preset.
 
     ``spec`` is a path; if no such file exists and ``spec`` is a preset name, the preset is used.
     """
     path = Path(spec)
-    if not path.exists():
+    if not os.path.lexists(path):
         if str(spec) in PRESETS:
             return PRESETS[str(spec)]
         raise ConfigError(
             f"{spec}: no such config file (or preset: {', '.join(PRESETS)})")
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise ConfigError(f"{spec}: cannot read: {e.strerror}") from None
-    if path.suffix == ".json":
-        return Config.from_json(text, str(spec))
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{spec}: not valid TOML: {e}") from None
+    text = read_text_file(path, "config")
+    data = parse_text(text, str(spec), json_text=path.suffix == ".json")
     return parse_config(data, str(spec))
 
 

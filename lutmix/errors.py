@@ -3,7 +3,7 @@
 The CLI prints these as ``lutmix: error: <message>`` and exits non-zero without a traceback.
 """
 
-__all__ = ["LutmixError", "ConfigError", "InputError", "ToolError"]
+__all__ = ["LutmixError", "ConfigError", "InputError", "ToolError", "show"]
 
 
 class LutmixError(Exception):
@@ -20,3 +20,17 @@ class InputError(LutmixError, ValueError):
 
 class ToolError(LutmixError, RuntimeError):
     """An external tool (simulator, synthesizer) is missing or failed."""
+
+
+def show(value, limit=60, *, quote=True):
+    """``repr(value)`` (``str`` if not ``quote``) for a one-line message, shortened past
+    ``limit`` characters (a huge integer as its number of digits, a deep or long structure
+    cut with ``...``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 190:
+        digits = int(value.bit_length() * 0.30103) + 1
+        return f"{'-' if value < 0 else ''}an integer of about {digits} digits"
+    try:
+        text = repr(value) if quote else str(value)
+    except (ValueError, RecursionError):
+        return f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[:limit - 3] + "..."

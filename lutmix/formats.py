@@ -208,8 +208,24 @@ class ActivationFormat:
         return bits.view(ml_dtypes.bfloat16).astype(np.float64)
 
     def check(self, x, what="activations"):
-        """Raise ``ValueError`` naming ``what`` unless ``x`` is an array of this format."""
+        """Raise ``ValueError`` naming ``what`` unless ``x`` is an array of this format.
+
+        Integer formats take any integer dtype whose values lie in the format's range (the
+        first value outside it is named with its index); float formats take exactly their
+        dtype (``float16`` for fp16, ``float32`` holding bfloat16 values for bf16).
+        """
         x = np.asarray(x)
+        if not self.is_float:
+            if x.dtype.kind not in "iu":
+                raise ValueError(f"{what}: dtype must be an integer type holding {self.name} "
+                                 f"values, not {x.dtype}")
+            bad = (x < self.min) | (x > self.max)
+            if bad.any():
+                where = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise ValueError(f"{what}: value {int(x[where])} at index {where} is not "
+                                 f"{article(self.name)} {self.name} activation (allowed: "
+                                 f"{self.min} to {self.max})")
+            return
         if x.dtype != self.dtype:
             extra = " holding bfloat16 values" if self.name == "bf16" else ""
             raise ValueError(

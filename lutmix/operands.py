@@ -1,8 +1,10 @@
 """Checking users' operands: one-line errors that name the array and the problem."""
 
 __all__ = ["check_gemm_operands", "check_scales", "check_softmax_operands", "group_count",
-           "load_npy"]
+           "load_npy", "npy_header", "MAX_NPY_BYTES"]
 
+import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,16 +12,81 @@ import numpy as np
 from .errors import InputError
 from .formats import article
 
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+MAX_NPY_BYTES = 1 << 32         # 4 GiB: far beyond anything RTL simulation can take
+
+
+def _shape_text(shape):
+    text = str(tuple(shape))
+    return text if len(text) <= 60 else text[:57] + "...)"
+
+
+def _count(n):
+    return f"{n:,}" if n < 10 ** 15 else f"about 10^{len(str(n)) - 1}"
+
+
+def npy_header(path, what):
+    """Read and check the header of the ``.npy`` file ``path``: ``(shape, dtype, offset)``.
+
+    Raises
+    ------
+    InputError
+        Naming ``path`` and ``what``: a missing file, a folder, a ``.npz`` archive, anything
+        that is not a ``.npy`` file or whose header does not parse, an array of Python objects,
+        a declared shape too large (more than 4 GiB of data), or a file shorter than its shape.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a .npy file ({what})")
+    if not path.exists():
+        raise InputError(f"{path}: no such file ({what})")
+    if not path.is_file():
+        raise InputError(f"{path}: is not a regular file ({what})")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(NPY_MAGIC))
+            if head.startswith(ZIP_MAGIC):
+                raise InputError(f"{path}: is a .npz archive, not a .npy file ({what}); save "
+                                 f"one array with np.save")
+            if head != NPY_MAGIC:
+                raise InputError(f"{path}: not a NumPy .npy file ({what})")
+            f.seek(0)
+            try:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    shape, _, dtype = np.lib.format._read_array_header(f, version)
+            except Exception:           # untrusted bytes: any parse failure is a bad header
+                raise InputError(f"{path}: not a NumPy .npy file ({what}): its header does not "
+                                 f"parse") from None
+            offset = f.tell()
+            size = os.fstat(f.fileno()).st_size
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({what}): {e.strerror or e}") from None
+    if dtype.hasobject:
+        raise InputError(f"{path}: holds Python objects ({what}); lutmix reads numeric arrays")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > MAX_NPY_BYTES:
+        raise InputError(f"{path}: declares shape {_shape_text(shape)} of {dtype}, too large "
+                         f"({_count(nbytes)} bytes; at most {MAX_NPY_BYTES:,}) ({what})")
+    if size - offset < nbytes:
+        raise InputError(f"{path}: is truncated: shape {_shape_text(shape)} of {dtype} needs "
+                         f"{nbytes:,} bytes of data, the file holds {size - offset:,} ({what})")
+    return tuple(shape), dtype, offset
+
 
 def load_npy(path, what):
-    """Load a ``.npy`` file; ``InputError`` naming ``path`` if it is missing or not an array."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file ({what})")
+    """Load a ``.npy`` file after :func:`npy_header` has checked it; ``InputError`` naming
+    ``path`` if it cannot be read."""
+    npy_header(path, what)
     try:
         return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise InputError(f"{path}: not a NumPy .npy array ({what}): {e}") from None
+    except (ValueError, OSError, EOFError, MemoryError) as e:
+        raise InputError(f"{path}: cannot load ({what}): {e}") from None
 
 
 def check_gemm_operands(w, x, config, *, w_name="weights", x_name="activations"):

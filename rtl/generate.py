@@ -1,7 +1,7 @@
 """Verilog generation and the manifest that describes a generated design."""
 
 __all__ = ["Unit", "UNITS", "TOP_NAMES", "gemm_top", "softmax_top", "verilog", "manifest",
-           "write_design"]
+           "design_files", "write_design"]
 
 import hashlib
 import json
@@ -13,6 +13,7 @@ from amaranth.back import verilog as amaranth_verilog
 
 from lutmix import __version__, words
 from lutmix.gemm_spec import gemm_spec
+from lutmix.outputs import Outputs
 
 from .axis import AxisTop
 from .gelu import gelu_manifest, gelu_top
@@ -203,22 +204,24 @@ def manifest(config, converted):
     return {"lutmix_version": __version__, "config": config.to_dict(), "units": units}
 
 
+def design_files(config):
+    """``{file name: text}`` of a design: each unit's Verilog and ``manifest.json``."""
+    converted = {section: _convert(section, getattr(config, section))
+                 for section in TOP_NAMES if getattr(config, section, None) is not None}
+    files = {f"{TOP_NAMES[section]}.v": text for section, (_, text) in converted.items()}
+    files["manifest.json"] = json.dumps(manifest(config, converted), indent=2) + "\n"
+    return files
+
+
 def write_design(config, outdir):
     """Write each unit's Verilog and ``manifest.json`` into ``outdir``; returns the paths.
 
-    Everything is generated in memory first, so a failure writes nothing.
+    ``outdir`` must be new, empty or a folder lutmix made (:class:`lutmix.outputs.Outputs`,
+    checked first); the files are written together at the end, so a failure writes nothing.
     """
-    converted = {section: _convert(section, getattr(config, section))
-                 for section in TOP_NAMES if getattr(config, section, None) is not None}
-    man = manifest(config, converted)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for section, (_, text) in converted.items():
-        path = outdir / f"{TOP_NAMES[section]}.v"
-        path.write_text(text)
-        paths.append(path)
-    path = outdir / "manifest.json"
-    path.write_text(json.dumps(man, indent=2) + "\n")
-    paths.append(path)
-    return paths
+    with Outputs() as out:
+        folder = out.folder(outdir, kind="generate")
+        files = design_files(config)
+        for name, text in files.items():
+            (folder.stage / name).write_text(text)
+    return [Path(outdir) / name for name in files]

@@ -33,6 +33,7 @@ class CocotbTransport:
     """Bytes to and from the RTL's streams; ``read`` times out in simulated time."""
 
     name = "rtl"
+    clock = " of simulated time"        # for the Device's timeout message
 
     def __init__(self, dut, source, sink):
         self._dut = dut
@@ -64,12 +65,12 @@ class CocotbTransport:
         self._write(data)
 
     def read(self, n, timeout):
-        from lutmix.fpga.host import DeviceError
+        from lutmix.fpga.host import ReplyTimeout
         self._fill(n, int(timeout * 1e9 / PERIOD_NS))
         if len(self._buf) < n:
             got = len(self._buf)
-            raise DeviceError(f"rtl: no reply within {timeout:g} s of simulated time (got "
-                              f"{got} of {n} bytes)")
+            raise ReplyTimeout(f"rtl: no reply within {timeout:g} s of simulated time (got "
+                               f"{got} of {n} bytes)", got=got, wanted=n)
         out, self._buf = bytes(self._buf[:n]), self._buf[n:]
         return out
 

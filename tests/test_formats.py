@@ -83,10 +83,28 @@ def test_check_rejects_out_of_format_values_with_one_line():
 
 
 def test_activation_dtype_check():
-    with pytest.raises(ValueError, match=r"^X.npy: dtype must be int8 for int8 activations, "
-                                         r"not int32$"):
-        activation_format("int8").check(np.zeros(3, dtype=np.int32), "X.npy")
-    activation_format("int16").check(np.zeros(3, dtype=np.int16))
+    # integer formats take any integer dtype whose values are in range
+    for dtype in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint64):
+        activation_format("int8").check(np.array([0, 1, 127], dtype=dtype), "X.npy")
+    activation_format("int8").check(np.array([-128, 127], dtype=np.int64))
+    activation_format("int16").check(np.array([-32768, 32767], dtype=np.int32))
+    with pytest.raises(ValueError, match=r"^X.npy: dtype must be an integer type holding int8 "
+                                         r"values, not float32$"):
+        activation_format("int8").check(np.zeros(3, dtype=np.float32), "X.npy")
+    with pytest.raises(ValueError, match=r"^X.npy: dtype must be an integer type holding int8 "
+                                         r"values, not bool$"):
+        activation_format("int8").check(np.zeros(3, dtype=bool), "X.npy")
+    with pytest.raises(ValueError, match=r"^X.npy: value 128 at index \(1, 0\) is not an int8 "
+                                         r"activation \(allowed: -128 to 127\)$"):
+        activation_format("int8").check(np.array([[0], [128]], dtype=np.int16), "X.npy")
+    with pytest.raises(ValueError, match=r"^X: value -32769 at index \(2,\) is not an int16 "):
+        activation_format("int16").check(np.array([0, 1, -32769]), "X")
+    with pytest.raises(ValueError, match=r"^X: value 18446744073709551615 at index \(0,\) "):
+        activation_format("int16").check(np.array([2 ** 64 - 1], dtype=np.uint64), "X")
+    # float formats still take exactly their dtype
+    with pytest.raises(ValueError, match=r"^X: dtype must be float16 for fp16 activations, "
+                                         r"not int8$"):
+        activation_format("fp16").check(np.zeros(3, dtype=np.int8), "X")
 
 
 def test_unknown_format_names_list_the_allowed_ones():

@@ -56,7 +56,7 @@ def test_run_gelu_16_bit_preset(tmp_path, capsys, sim_cache):
 
 @pytest.mark.parametrize("case,message", [
     ("missing", "X.npy: no such file (input words)"),
-    ("not-npy", "X.npy: not a NumPy .npy array (input words)"),
+    ("not-npy", "X.npy: not a NumPy .npy file (input words)"),
     ("float", "X.npy: dtype must be an integer type holding 8-bit words, not float32"),
     ("range", "X.npy: value 128 at index (1, 2) is outside the 8-bit input words (allowed: "
               "-128 to 127; input_bits = 8)"),

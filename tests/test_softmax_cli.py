@@ -58,7 +58,7 @@ def test_run_softmax_without_mask(tmp_path, cfg, capsys, sim_cache):
 
 @pytest.mark.parametrize("case,message", [
     ("missing", "X.npy: no such file (logits)"),
-    ("not-npy", "X.npy: not a NumPy .npy array (logits)"),
+    ("not-npy", "X.npy: not a NumPy .npy file (logits)"),
     ("x-shape", "X.npy: must be a 2-D array (R, L), not shape (6,)"),
     ("x-empty", "X.npy: has an empty axis, shape (0, 6)"),
     ("x-dtype", "X.npy: dtype must be an integer type holding 8-bit logits, not float32"),
