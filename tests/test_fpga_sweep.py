@@ -11,7 +11,7 @@ import pytest
 
 from lutmix.cli import main
 from lutmix.config import PRESETS, SECTIONS, GemmConfig
-from lutmix.errors import ConfigError
+from lutmix.errors import ConfigError, InputError, ToolError
 from lutmix.fpga.progress import Progress
 from lutmix.fpga.results import pareto_front, rows, write_results
 from lutmix.fpga.sweep import expand, load_sweep, parse_sweep, point_hash, run_sweep
@@ -250,3 +250,72 @@ def test_density_bench(yowasp, tmp_path):
         assert label in text
     assert "failed" not in text and "not run" not in text
     assert (tmp_path / "density.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_grid_is_counted_before_it_is_expanded():
+    from lutmix.fpga.sweep import HARD_MAX_POINTS, MAX_POINTS, check_size, count_points
+    sweep = sweep_of('[base]\npreset = "tiny"\n[[grid]]\n"gemm.n" = [1, 2, 3]\n"gemm.m" = [1, 2]\n'
+                     '[[grid]]\nseed = [1, 2, 3, 4]\n')
+    assert count_points(sweep) == 10 == len(expand(sweep)[0])
+    values = ", ".join(map(str, range(1, 1001)))
+    big = sweep_of(f'[grid]\n"gemm.n" = [{", ".join(map(str, range(1, 601)))}]\n'
+                   f'seed = [1, 2]\n')
+    assert count_points(big) == 1200 > MAX_POINTS
+    with pytest.raises(InputError, match=r"^s.toml: the grid has 1,200 points, more than "
+                                         r"1,000; check the axes, or pass --yes"):
+        check_size(big)
+    assert check_size(big, yes=True) == count_points(big)
+    huge = sweep_of(f'[grid]\n"gemm.n" = [{values}]\n"gemm.m" = [{values}]\nseed = [1, 2]\n')
+    assert count_points(huge) == 2_000_000 > HARD_MAX_POINTS
+    with pytest.raises(InputError, match=r"more than a sweep can run \(1,000,000\)"):
+        check_size(huge, yes=True)
+
+
+def test_expansion_reads_package_metadata_once(monkeypatch):
+    from lutmix.fpga import sweep as sw
+    sw._tool_packages.cache_clear()
+    calls = []
+    real = sw.metadata.version
+    monkeypatch.setattr(sw.metadata, "version", lambda name: calls.append(name) or real(name))
+    values = ", ".join(str(n) for n in range(1, 201))
+    points, _ = expand(sweep_of(f'[base]\npreset = "tiny"\n[grid]\n"gemm.n" = [{values}]\n'
+                                f'seed = [1, 2]\n'))
+    assert len(points) == 400
+    assert len(calls) == len(sw.TOOLS)             # once per tool, not once per point
+    sw._tool_packages.cache_clear()
+
+
+def test_the_point_cache_is_keyed_by_the_generated_verilog(tmp_path, monkeypatch):
+    from lutmix.fpga import sweep as sw
+    from lutmix.rtl import generate
+    points, _ = expand(sweep_of(SMALL))
+    built = []
+
+    def fake_run(point):
+        built.append(point["index"])
+        return {**point, "status": "ok", "error": None, "units": {}, "seconds": 0.0}
+    monkeypatch.setattr(sw, "run_point", fake_run)
+    first = sw.run_points(points, tmp_path, jobs=1, progress=False)
+    assert built == [0, 1, 2, 3] and not any(r["cached"] for r in first)
+    assert sorted(p.stem for p in tmp_path.iterdir()) == sorted(r["hash"] for r in first)
+    built.clear()
+    assert all(r["cached"] for r in sw.run_points(points, tmp_path, jobs=1, progress=False))
+    assert built == []
+    # the same configs, but the RTL generates other Verilog: nothing stale is reused
+    real = generate.verilog
+    monkeypatch.setattr(generate, "verilog",
+                        lambda section, cfg, name=None: real(section, cfg, name) + "// new\n")
+    again = sw.run_points(points, tmp_path, jobs=1, progress=False)
+    assert built == [0, 1, 2, 3] and not any(r["cached"] for r in again)
+    assert {r["hash"] for r in again}.isdisjoint(r["hash"] for r in first)
+
+
+def test_an_unreachable_scheduler_leaves_no_folder(tmp_path, monkeypatch):
+    from lutmix.fpga import executors
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(executors.DaskExecutor.__init__, "__kwdefaults__", {"timeout": 1.0})
+    with pytest.raises(ToolError, match=r"^cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9 "
+                                        r"within 1 s; is it running\?$"):
+        run_sweep(sweep_of(SMALL), tmp_path / "out", scheduler="tcp://127.0.0.1:9",
+                  progress=False)
+    assert list(tmp_path.iterdir()) == []

@@ -173,7 +173,12 @@ def test_overflow_from_nextpnr_log(tmp_path):
     (dict(freq=0), "freq must be a number of MHz from 1 to 1000, not 0"),
     (dict(seed=-1), "seed must be an integer from 0 to 2147483647, not -1"),
     (dict(pnr="yes"), "pnr must be True or False, not 'yes'"),
-    (dict(timeout=0), "timeout must be a positive number of seconds, not 0"),
+    (dict(timeout=0), "timeout must be a positive, finite number of seconds (at most 1e+07), "
+                      "not 0"),
+    (dict(timeout=float("nan")), "timeout must be a positive, finite number of seconds (at most "
+                                 "1e+07), not nan"),
+    (dict(timeout=True), "timeout must be a positive, finite number of seconds (at most 1e+07), "
+                         "not True"),
 ])
 def test_bad_options(kwargs, message):
     with pytest.raises((TypeError, ValueError)) as exc:

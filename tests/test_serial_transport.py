@@ -12,7 +12,8 @@ import time
 import pytest
 
 from lutmix.config import PRESETS
-from lutmix.fpga.host import Device, DeviceError
+from lutmix.errors import ConfigError
+from lutmix.fpga.host import Device, DeviceError, ReplyTimeout
 from lutmix.link import COMMANDS, HEADER_BYTES, SYNC_REQUEST, crc16, encode_reply
 from lutmix.rtl.link import LinkParams, manifest_bytes
 
@@ -108,3 +109,82 @@ def test_a_disconnected_board_is_one_clear_error(board):
         dev.reset()
     assert time.monotonic() - start < 5
     dev.transport.close()
+
+
+class Scripted:
+    """A transport in simulated time: each request is answered by the next of ``replies``;
+    with ``noise``, every read returns noise bytes at once, forever."""
+
+    name = "fake"
+
+    def __init__(self, replies=(), noise=False):
+        self.replies, self.noise = list(replies), noise
+        self.buf, self.t, self.reads = b"", 0.0, 0
+
+    def write(self, data):
+        if self.replies:
+            self.buf += self.replies.pop(0)
+
+    def read(self, n, timeout):
+        self.reads += 1
+        if self.noise:
+            self.t += 1e-3
+            return b"\x00" * n
+        if len(self.buf) < n:
+            self.t += timeout
+            raise ReplyTimeout("timeout", got=len(self.buf), wanted=n)
+        out, self.buf = self.buf[:n], self.buf[n:]
+        self.t += 1e-4
+        return out
+
+    def now(self):
+        return self.t
+
+    def pause(self):
+        self.t += 1e-3
+
+
+def _manifest_reply(config=PRESETS["tiny"]):
+    return encode_reply("OK", COMMANDS["MANIFEST"], manifest_bytes(config, LinkParams(
+        board="fake")))
+
+
+def test_the_timeout_bounds_the_whole_reply_not_each_byte():
+    # a line of endless noise: each byte arrives at once, none is a reply's sync byte
+    t = Scripted(noise=True)
+    with pytest.raises(DeviceError, match=r"^fake: no reply within 0\.5 s \(got 0 of 1 bytes, "
+                                          r"after 5\d\d bytes that were not a reply\)"):
+        Device(t, timeout=0.5)
+    assert t.reads < 600
+
+
+def test_replies_that_break_the_protocol():
+    from lutmix.link import UNIT_IDS
+    dev = Device(Scripted([_manifest_reply(), encode_reply("OK", COMMANDS["READ"], bytes(9))]),
+                 timeout=1.0)
+    with pytest.raises(DeviceError, match=r"^fake: protocol error: 9 result bytes in reply to a "
+                                          r"READ of at most 4; is this a lutmix bitstream\?$"):
+        dev._read("gemm", 4)
+    assert UNIT_IDS["gemm"] == 0
+    dev = Device(Scripted([_manifest_reply(), encode_reply("OK", COMMANDS["RESET"])]))
+    with pytest.raises(DeviceError, match=r"^fake: protocol error: the reply to READ names "
+                                          r"command 0x02"):
+        dev._read("gemm", 4)
+    bad = encode_reply("OK", COMMANDS["MANIFEST"], b'{"config": {"gemm": {"k": 9}}, "link": '
+                                                   b'{"board": "b", "frame_bytes": 8, '
+                                                   b'"fifo_bytes": 8}}')
+    with pytest.raises(ConfigError, match=r"^fake: device manifest: \[gemm\] k must"):
+        Device(Scripted([bad]))
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), True, "5"])
+def test_timeout_must_be_positive_and_finite(timeout):
+    with pytest.raises(ValueError, match=r"^timeout must be a positive, finite number of "
+                                         r"seconds"):
+        Device(Scripted([_manifest_reply()]), timeout=timeout)
+
+
+@pytest.mark.parametrize("baud", [0, -115200, 1.5, True])
+def test_baud_must_be_a_positive_integer(baud):
+    with pytest.raises(ValueError, match=r"^baud must be a positive integer"):
+        Device.open("/dev/null", baud=baud)
