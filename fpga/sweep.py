@@ -391,7 +391,7 @@ def run_points(points, cache_dir, *, jobs=None, scheduler=None, progress=True, s
             if path.is_file():
                 try:
                     cached = json.loads(path.read_text())
-                except (OSError, ValueError):
+                except (OSError, ValueError, RecursionError):
                     cached = None
                 if isinstance(cached, dict) and cached.get("status") in ("ok", "no-fit"):
                     results[point.index] = {**cached, "index": point.index, "axes": point.axes,

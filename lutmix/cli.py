@@ -147,12 +147,19 @@ class _RunOutputs:
 
 def cmd_run_gemm(args):
     from .limits import gemm_cycles
-    from .operands import check_gemm_operands, check_scales, load_npy
+    from .operands import check_gemm_operands, check_scales, load_npy, npy_header
     from .sim.gemm_run import run_gemm
     config = load_config(args.config)
     gemm = config.require("gemm", args.config)
     outs = _RunOutputs(args, args.weights, args.acts, args.scales, args.zeros)
     with outs.out:
+        # the size of the problem, from the files' headers, before reading their data
+        wshape = npy_header(args.weights, "weights")[0]
+        xshape = npy_header(args.acts, "activations")[0]
+        if len(wshape) == 2 and len(xshape) == 2:
+            (M, K), N = xshape, wshape[0]
+            check_cycles(gemm_cycles(gemm, M, N, K), args.max_cycles,
+                         f"{args.acts} x {args.weights}: a ({M}, {K}) x ({N}, {K}) GEMM")
         w = load_npy(args.weights, "weights")
         x = load_npy(args.acts, "activations")
         s = load_npy(args.scales, "scales") if args.scales is not None else None
@@ -168,8 +175,6 @@ def cmd_run_gemm(args):
             raise InputError(f"{args.config}: --scales and --zeros need group_size in [gemm] "
                              f"(32, 64, 128, 'channel' or 'tensor')")
         (M, K), N = x.shape, w.shape[0]
-        check_cycles(gemm_cycles(gemm, M, N, K), args.max_cycles,
-                     f"{args.acts} x {args.weights}: a ({M}, {K}) x ({N}, {K}) GEMM")
         run = outs.simulate(lambda workdir: run_gemm(
             gemm, w, x, s, z, sim=args.sim, waves=args.waves, workdir=workdir,
             cache_dir=args.cache))
@@ -192,16 +197,16 @@ def cmd_run_gemm(args):
 def cmd_run_gelu(args):
     from .gelu_math import gelu_spec, reference_lsb
     from .limits import gelu_cycles
-    from .operands import load_npy
+    from .operands import load_npy, npy_header
     from .sim.gelu_run import check_gelu_input, run_gelu
     config = load_config(args.config)
     cfg = config.require("gelu", args.config)
     outs = _RunOutputs(args, args.input)
     with outs.out:
+        size = math.prod(npy_header(args.input, "input words")[0])
+        check_cycles(gelu_cycles(cfg, size), args.max_cycles, f"{args.input}: {size:,} words")
         x = load_npy(args.input, "input words")
         x = check_gelu_input(x, cfg, str(args.input))
-        check_cycles(gelu_cycles(cfg, x.size), args.max_cycles,
-                     f"{args.input}: {x.size:,} words")
         spec = gelu_spec(cfg)
         run = outs.simulate(lambda workdir: run_gelu(
             cfg, x, sim=args.sim, waves=args.waves, workdir=workdir, cache_dir=args.cache))
@@ -233,7 +238,7 @@ def cmd_run_gelu(args):
 def cmd_run_softmax(args):
     from .golden.softmax import error_lsb
     from .limits import softmax_cycles
-    from .operands import check_softmax_operands, load_npy
+    from .operands import check_softmax_operands, load_npy, npy_header
     from .sim.softmax_run import run_softmax
     from .softmax_math import softmax_spec
     from .softmax_rows import top1_preserved
@@ -241,13 +246,15 @@ def cmd_run_softmax(args):
     cfg = config.require("softmax", args.config)
     outs = _RunOutputs(args, args.input, args.mask)
     with outs.out:
+        shape = npy_header(args.input, "logits")[0]
+        if len(shape) == 2:
+            check_cycles(softmax_cycles(cfg, *shape), args.max_cycles,
+                         f"{args.input}: {shape[0]:,} rows of {shape[1]:,} logits")
         x = load_npy(args.input, "logits")
         mask = load_npy(args.mask, "mask") if args.mask is not None else None
         x, mask = check_softmax_operands(x, mask, cfg, x_name=str(args.input),
                                          mask_name=str(args.mask))
         R, L = x.shape
-        check_cycles(softmax_cycles(cfg, R, L), args.max_cycles,
-                     f"{args.input}: {R:,} rows of {L:,} logits")
         spec = softmax_spec(cfg)
         run = outs.simulate(lambda workdir: run_softmax(
             cfg, x, mask, sim=args.sim, waves=args.waves, workdir=workdir,

@@ -251,7 +251,7 @@ class SoftmaxConfig:
         message = f"in_scale must be a number from 2**-24 to 256, not {show(s)}"
         if isinstance(s, bool) or not isinstance(s, (int, float)):
             raise TypeError(message)
-        if not (math.isfinite(s) and lo <= s <= hi):
+        if not lo <= s <= hi:           # also refuses nan and inf, and never overflows
             raise ValueError(message)
         object.__setattr__(self, "in_scale", float(s))
         f = self.out_frac_bits

@@ -40,8 +40,12 @@ def snapshot(root):
             elif os.path.isdir(path):
                 out[rel] = ("dir", os.stat(path).st_mode)
             elif os.path.isfile(path):
-                with open(path, "rb") as f:
-                    out[rel] = ("file", os.stat(path).st_mode, f.read())
+                st = os.stat(path)
+                content = b""
+                if st.st_size < 1 << 22:
+                    with open(path, "rb") as f:
+                        content = f.read()
+                out[rel] = ("file", st.st_mode, st.st_size, st.st_mtime_ns, content)
             else:
                 out[rel] = ("other",)
     return out
@@ -324,6 +328,16 @@ def test_activations_outside_their_format(ws):
 ])
 def test_problems_too_large_for_simulation(ws, argv, message):
     assert refused(ws, *argv).startswith(message)
+
+
+def test_the_size_is_checked_before_the_data_is_read(ws):
+    # 3 GB of declared int8 words (a sparse file): refused from the header alone
+    path = ws / "G.npy"
+    header = _npy_header("{'descr': '|i1', 'fortran_order': False, 'shape': (3000000000,), }")
+    path.write_bytes(header)
+    os.truncate(path, len(header) + 3_000_000_000)
+    assert refused(ws, *run_verb("run gelu", "Y.npy")).startswith(
+        "G.npy: 3,000,000,000 words: about 750,000,000 cycles of RTL simulation")
 
 
 def test_default_cycle_limit(ws):
