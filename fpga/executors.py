@@ -9,6 +9,7 @@ __all__ = ["make_executor", "LocalExecutor", "DaskExecutor", "check_address",
            "CONNECT_TIMEOUT"]
 
 import concurrent.futures
+import concurrent.futures.process
 import multiprocessing
 import os
 import re
@@ -68,7 +69,12 @@ class LocalExecutor:
         futures = [self._pool.submit(fn, item) for item in items]
         try:
             for future in concurrent.futures.as_completed(futures):
-                yield future.result()
+                try:
+                    result = future.result()
+                except concurrent.futures.process.BrokenProcessPool:
+                    raise ToolError("a worker process died (out of memory, or killed); run "
+                                    "again to resume, with fewer --jobs") from None
+                yield result
         finally:
             for future in futures:
                 future.cancel()
@@ -120,7 +126,13 @@ class DaskExecutor:
         futures = [self._client.submit(fn, item, pure=False) for item in items]
         try:
             for future in as_completed(futures, loop=self._client.loop):
-                yield future.result()
+                try:
+                    result = future.result()
+                except Exception as e:  # fn reports its own errors: this is the worker's
+                    raise ToolError(f"a worker of the Dask scheduler at {self._address} failed "
+                                    f"({type(e).__name__}: {show(str(e), 80, quote=False)}); "
+                                    f"does every worker have lutmix installed?") from None
+                yield result
         finally:
             self._client.cancel(futures)
 

@@ -35,20 +35,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"lutmix: error: {message} (see '{self.prog} --help')\n")
 
 
-def _integer(low, what):
+def _integer(low, high, what):
     def parse(text):
         try:
             value = int(text)
         except ValueError:
             value = None
-        if value is None or value < low:
+        if value is None or not low <= value <= high:
             raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}")
         return value
     return parse
 
 
-_positive_int = _integer(1, "a positive integer")
-_seed = _integer(0, "an integer from 0 up")
+_positive_int = _integer(1, math.inf, "a positive integer")
+_seed = _integer(0, 2 ** 31 - 1, "an integer from 0 to 2147483647")
+MAX_JOBS = 256
+_jobs = _integer(1, MAX_JOBS, f"an integer from 1 to {MAX_JOBS}")
 
 
 def _seconds(text):
@@ -667,8 +669,8 @@ def build_parser():
     p.add_argument("sweep", metavar="SWEEP.toml", help="the sweep file")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
                    help="results.csv, summary.md, plots, and the point cache (resumable)")
-    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
-                   help="local worker processes (default: the CPU count)")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help=f"local worker processes, 1 to {MAX_JOBS} (default: the CPU count)")
     p.add_argument("--scheduler", type=_scheduler, default=None, metavar="tcp://HOST:PORT",
                    help="run the points on this Dask scheduler's workers (reached within 5 s)")
     p.add_argument("--yes", action="store_true",

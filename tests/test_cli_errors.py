@@ -480,9 +480,17 @@ def test_bad_board_baud(ws):
 
 
 @pytest.mark.parametrize("flag, value", [("--vectors", "0"), ("--seed", "-1"),
-                                         ("--max-cycles", "0")])
+                                         ("--seed", "2147483648"), ("--max-cycles", "0"),
+                                         ("--vectors", "1.5")])
 def test_bad_counts(ws, flag, value):
     assert refused(ws, "verify", "cfg.toml", flag, value).startswith(f"argument {flag}: must be")
+
+
+@pytest.mark.parametrize("jobs", ["0", "257", "2.0"])
+def test_bad_job_count(ws, jobs):
+    assert refused(ws, "sweep", "sweep.toml", "-o", "out", "--jobs", jobs) == \
+        f"argument --jobs: must be an integer from 1 to 256, not '{jobs}' (see 'lutmix sweep " \
+        f"--help')"
 
 
 class Board(threading.Thread):

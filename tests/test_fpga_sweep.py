@@ -2,6 +2,7 @@
 import csv
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -310,12 +311,28 @@ def test_the_point_cache_is_keyed_by_the_generated_verilog(tmp_path, monkeypatch
     assert {r["hash"] for r in again}.isdisjoint(r["hash"] for r in first)
 
 
-def test_an_unreachable_scheduler_leaves_no_folder(tmp_path, monkeypatch):
-    from lutmix.fpga import executors
-    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 1.0)
-    monkeypatch.setattr(executors.DaskExecutor.__init__, "__kwdefaults__", {"timeout": 1.0})
-    with pytest.raises(ToolError, match=r"^cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9 "
-                                        r"within 1 s; is it running\?$"):
-        run_sweep(sweep_of(SMALL), tmp_path / "out", scheduler="tcp://127.0.0.1:9",
-                  progress=False)
-    assert list(tmp_path.iterdir()) == []
+def _dies(item):
+    os._exit(3)
+
+
+def _needs_a_missing_module(item):
+    raise ModuleNotFoundError("No module named 'lutmix'")
+
+
+def test_a_worker_process_that_dies_is_one_error():
+    from lutmix.fpga.executors import LocalExecutor
+    with pytest.raises(ToolError, match=r"^a worker process died \(out of memory, or killed\)"):
+        with LocalExecutor(jobs=2) as executor:
+            list(executor.map_unordered(_dies, [1, 2]))
+
+
+def test_a_dask_worker_that_cannot_run_lutmix_is_one_error():
+    distributed = pytest.importorskip("distributed")
+    from lutmix.fpga.executors import DaskExecutor
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        with pytest.raises(ToolError, match=r"^a worker of the Dask scheduler at .* failed "
+                                            r"\(ModuleNotFoundError: No module named 'lutmix'\); "
+                                            r"does every worker have lutmix installed\?$"):
+            with DaskExecutor(address=cluster.scheduler_address) as executor:
+                list(executor.map_unordered(_needs_a_missing_module, [1]))
