@@ -13,30 +13,33 @@ per beat of every row, ``run gelu`` one cycle per beat.
 __all__ = ["DEFAULT_MAX_CYCLES", "gemm_cycles", "softmax_cycles", "gelu_cycles",
            "verify_cycles", "check_cycles"]
 
-import math
-
 from .errors import InputError
 
 DEFAULT_MAX_CYCLES = 10_000_000     # about an hour of simulation
 
 
+def _ceil(a, b):
+    """``ceil(a / b)`` in integers: exact for any size (a float would round, or overflow)."""
+    return -(-a // b)
+
+
 def gemm_cycles(config, M, N, K):
     """Cycles of an ``(M, K) x (N, K)`` GEMM on the engine of ``config`` (a GemmConfig)."""
     if config.dequant:
-        groups = math.ceil(K / config.block) * config.block_groups
+        groups = _ceil(K, config.block) * config.block_groups
     else:
-        groups = math.ceil(K / config.k)
-    return math.ceil(M / config.m) * math.ceil(N / config.n) * groups * config.chunks
+        groups = _ceil(K, config.k)
+    return _ceil(M, config.m) * _ceil(N, config.n) * groups * config.chunks
 
 
 def softmax_cycles(config, rows, length):
     """Cycles of ``rows`` rows of ``length`` logits (a SoftmaxConfig)."""
-    return rows * math.ceil(length / config.lanes)
+    return rows * _ceil(length, config.lanes)
 
 
 def gelu_cycles(config, words):
     """Cycles of ``words`` input words (a GeluConfig)."""
-    return math.ceil(words / config.lanes)
+    return _ceil(words, config.lanes)
 
 
 def verify_cycles(config, vectors):
@@ -57,7 +60,8 @@ def verify_cycles(config, vectors):
 def check_cycles(cycles, limit, what):
     """``InputError`` naming ``what`` if ``cycles`` exceeds ``limit``."""
     if cycles > limit:
-        raise InputError(f"{what}: about {cycles:,} cycles of RTL simulation, more than "
+        amount = f"{cycles:,}" if cycles < 10 ** 18 else f"10^{len(str(cycles)) - 1}"
+        raise InputError(f"{what}: about {amount} cycles of RTL simulation, more than "
                          f"--max-cycles {limit:,} (a few thousand cycles run per second); "
                          f"raise --max-cycles to run it anyway")
     return cycles
