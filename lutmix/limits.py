@@ -60,7 +60,9 @@ def verify_cycles(config, vectors):
 def check_cycles(cycles, limit, what):
     """``InputError`` naming ``what`` if ``cycles`` exceeds ``limit``."""
     if cycles > limit:
-        amount = f"{cycles:,}" if cycles < 10 ** 18 else f"10^{len(str(cycles)) - 1}"
+        digits = str(cycles)
+        amount = f"{cycles:,}" if cycles < 10 ** 18 else \
+            f"{digits[0]}.{digits[1]}e{len(digits) - 1}"
         raise InputError(f"{what}: about {amount} cycles of RTL simulation, more than "
                          f"--max-cycles {limit:,} (a few thousand cycles run per second); "
                          f"raise --max-cycles to run it anyway")
