@@ -286,7 +286,7 @@ def cmd_run_softmax(args):
     return 0
 
 
-def _print_failure(report, where):
+def _print_failure(report, where=lambda path: path):
     v = report.failed[0] if report.failed else None
     if v is not None:
         print(f"  first failing: {v.tag}: {v.difference}")
